@@ -1,0 +1,84 @@
+"""The command line: `python -m bot chat | ask | kb check | kb calibrate`.
+
+Owns parsing arguments, reading settings once from the environment, and exit codes.
+
+May import: the standard library and every module of the bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.settings import Settings, SettingsError
+
+
+def _stdio_utf8() -> None:
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="replace")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="newcomer-bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("chat", help="talk with the bot in this terminal")
+    ask = commands.add_parser("ask", help="one question, one reply")
+    ask.add_argument("question", nargs="*", help="the question (omit with --jsonl)")
+    ask.add_argument("--jsonl", action="store_true", help="read JSON lines on stdin, write JSON lines")
+    ask.add_argument("--lang", help="a language hint (en, fr, es, ar), as a channel would give")
+    kb = commands.add_parser("kb", help="knowledge base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    kb_commands.add_parser("check", help="validate the knowledge base")
+    kb_commands.add_parser("calibrate", help="set the no-answer thresholds from knowledge/calibration.yaml")
+    args = parser.parse_args(argv)
+
+    _stdio_utf8()
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "kb":
+        return _kb(args.kb_command, settings)
+
+    from bot.app import build_bot
+    from bot.core import Incoming
+    from bot.terminal import for_terminal, run_chat, run_jsonl
+
+    bot = build_bot(settings)
+    if args.command == "chat":
+        run_chat(bot, sys.stdin, sys.stdout, interactive=sys.stdin.isatty())
+        return 0
+    if args.jsonl:
+        run_jsonl(bot, sys.stdin, sys.stdout)
+        return 0
+    question = " ".join(args.question)
+    print(for_terminal(bot.handle(Incoming(question, language_hint=args.lang))))
+    return 0
+
+
+def _kb(command: str, settings: Settings) -> int:
+    if command == "check":
+        from bot.kbcheck import check, errors
+
+        problems = check(settings.knowledge_dir)
+        for problem in problems:
+            print(problem)
+        bad = errors(problems)
+        if bad:
+            print(f"{len(bad)} problem(s)", file=sys.stderr)
+            return 1
+        print("knowledge base OK", file=sys.stderr)
+        return 0
+    from bot.calibration import calibrate
+
+    return calibrate(settings, sys.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

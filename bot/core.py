@@ -1,0 +1,200 @@
+"""The answering core: a message in, a reply out. No channel, no network, no storage.
+
+Owns the order of things for every message (clean, identify the language, triage,
+retrieve, compose) and the wording of every reply, through the gettext catalogs.
+Channels (terminal, Telegram, WhatsApp) turn a `Reply` into what their platform shows.
+
+May import: the standard library and the bot's own knowledge, normalize, language,
+triage, retrieval and i18n modules. Never a channel library, never storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.i18n import Messages
+from bot.knowledge import KnowledgeBase, Passage
+from bot.language import Detection, LanguageIdentifier
+from bot.normalize import sanitize
+from bot.retrieval import Result, Retriever
+from bot.triage import Triage
+
+KINDS = ("answer", "no_answer", "handoff", "emergency")
+# Long messages are read up to here for retrieval (triage reads all of it): a question
+# is a few sentences, and BM25 over a page of text matches everything a little.
+READ_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message from a person. `language_hint` is the channel's guess (Telegram's
+    `language_code`); `saved_language` is the language the person chose."""
+
+    text: str
+    language_hint: str | None = None
+    saved_language: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    passage_id: str
+    source_id: str
+    source_file: str
+    title: str
+    publisher: str
+    date: str  # ISO, as precise as the source allows; "" when unknown
+    date_text: str  # the date as the user reads it
+    source_text: str  # the passage in its source's own words
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says. `sections` are plain-text blocks, in order; channels escape
+    and lay them out. `text` is the reply exactly as a person reads it in plain text."""
+
+    kind: str
+    language: str
+    sections: tuple[str, ...]
+    citations: tuple[Citation, ...] = ()
+    emergency: str = ""  # "suicide" | "medical" | "violence" for emergency replies
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(s for s in self.sections if s)
+
+
+@dataclass
+class Bot:
+    kb: KnowledgeBase
+    catalogs: dict[str, Messages]
+    today: Callable[[], date] = date.today
+    retriever: Retriever = field(init=False)
+    triage: Triage = field(init=False)
+    languages: LanguageIdentifier = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.retriever = Retriever(self.kb)
+        self.triage = Triage.from_rules(self.kb.triage)
+        self.languages = LanguageIdentifier()
+
+    def handle(self, message: Incoming) -> Reply:
+        text = sanitize(message.text)
+        detection = self.languages.detect(text[:READ_LIMIT], message.language_hint, message.saved_language)
+        m = self.catalogs[detection.language]
+        preface = self._preface(m, detection, text)
+        if not any(ch.isalnum() for ch in text):
+            return Reply("no_answer", m.language, (*preface, m._(
+                "I read text only. Please write your question in a few words, for example: "
+                "\"Who can apply for the Gaza special measures?\""
+            )))
+        verdict = self.triage.assess(text)
+        if verdict.kind == "emergency":
+            return self._emergency(m, verdict.category, preface)
+        if verdict.kind == "handoff":
+            return self._handoff(m, preface)
+        result = self.retriever.search(text[:READ_LIMIT], detection.language)
+        if not result.answered:
+            return self._no_answer(m, preface)
+        return self._answer(m, result, preface)
+
+    def _preface(self, m: Messages, detection: Detection, text: str) -> tuple[str, ...]:
+        lines = []
+        if not detection.supported:
+            lines.append(m._(
+                "I can answer in English, French, Spanish and Arabic "
+                "(English, Français, Español, العربية). Here is my answer in English."
+            ))
+        if len(text) > READ_LIMIT:
+            lines.append(m._("Your message is long, so I read its beginning. Short questions get the best answers."))
+        return tuple(lines)
+
+    def _disclaimer(self, m: Messages) -> str:
+        return m._(
+            "This is general information, not legal advice. "
+            "For your own situation, talk to a lawyer or a volunteer."
+        )
+
+    def _emergency(self, m: Messages, category: str, preface: tuple[str, ...]) -> Reply:
+        sections = [m._("If you or someone near you is in danger right now, call 911 (police, ambulance, fire).")]
+        if category == "suicide":
+            sections.append(m._(
+                "If you are thinking about suicide or about hurting yourself, call or text 9-8-8, "
+                "the suicide crisis helpline. You deserve support, and you can talk to someone now."
+            ))
+        sections.append(m._("When you are safe, you can write to me again, or ask to talk to a volunteer."))
+        return Reply("emergency", m.language, (*preface, *sections), emergency=category)
+
+    def _handoff(self, m: Messages, preface: tuple[str, ...]) -> Reply:
+        return Reply("handoff", m.language, (
+            *preface,
+            m._(
+                "Your question is about your own situation. The answer depends on details that "
+                "only a person can weigh, so I will not guess: I give general information only, "
+                "not legal advice."
+            ),
+            m._(
+                "A volunteer can take your question. Before anything is shared, I will tell you "
+                "what the volunteer sees (your question, its language and a case number, nothing "
+                "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
+                "they say so. For a decision about your case, talk to an immigration lawyer."
+            ),
+            m._("You can still ask me general questions about rules and programs."),
+        ))
+
+    def _no_answer(self, m: Messages, preface: tuple[str, ...]) -> Reply:
+        offered = [t.labels[m.language] for t in self.kb.topics.values() if t.offer]
+        topics = m.ngettext(
+            "I can help with this topic:", "I can help with these {count} topics:", len(offered)
+        ).format(count=len(offered))
+        listing = "\n".join(f"• {label}" for label in offered)
+        return Reply("no_answer", m.language, (
+            *preface,
+            m._("I do not have verified information that answers this, and I would rather say so than guess."),
+            f"{topics}\n{listing}",
+            m._("If you need a person, you can ask to talk to a volunteer."),
+        ))
+
+    def _answer(self, m: Messages, result: Result, preface: tuple[str, ...]) -> Reply:
+        today = self.today()
+        sections: list[str] = list(preface)
+        citations: list[Citation] = []
+        for number, hit in enumerate(result.hits, start=1):
+            passage = hit.passage
+            body = f"{passage.texts[m.language]} [{number}]"
+            notes = self._freshness(m, passage, today)
+            sections.append("\n".join([body, *notes]))
+            citations.append(self._cite(m, number, passage))
+        header = m.ngettext("Source:", "Sources:", len(citations))
+        listing = "\n".join(
+            f"[{c.number}] {c.title} — {c.publisher}, {c.date_text}" for c in citations
+        )
+        sections.append(f"{header}\n{listing}")
+        sections.append(self._disclaimer(m))
+        return Reply("answer", m.language, tuple(sections), tuple(citations))
+
+    def _freshness(self, m: Messages, passage: Passage, today: date) -> list[str]:
+        if passage.valid_until is not None and passage.valid_until < today:
+            return [m._("This measure ended on {date}.").format(date=m.date(passage.valid_until))]
+        if passage.review_date() < today:
+            return [m._("This information is from {date}; check that it is still current.").format(
+                date=m.date(passage.as_of)
+            )]
+        return []
+
+    def _cite(self, m: Messages, number: int, passage: Passage) -> Citation:
+        source = self.kb.sources[passage.source]
+        when = source.date
+        return Citation(
+            number=number,
+            passage_id=passage.id,
+            source_id=source.id,
+            source_file=source.file,
+            title=source.title,
+            publisher=source.publisher,
+            date=when.iso() if when else "",
+            date_text=m.date(when) if when else m._("date unknown"),
+            source_text=" ".join(passage.quote.split()),
+        )

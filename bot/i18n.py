@@ -1,0 +1,66 @@
+"""The bot's own words in four languages: gettext catalogs under `locales/`, and dates.
+
+Owns loading the catalogs (Babel), choosing plural forms, and formatting dates for a
+user's locale. A compiled `messages.mo` is used when it is newer than its `.po`;
+otherwise the `.po` is compiled in memory, so a fresh checkout needs no build step.
+
+May import: the standard library, Babel, `bot.knowledge` (for `PartialDate`).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from babel.dates import format_date, format_skeleton
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.knowledge import PartialDate
+from bot.normalize import LANGUAGES
+
+DOMAIN = "messages"
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
+
+
+def _load(locales: Path, lang: str) -> Translations:
+    folder = locales / lang / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as fh:
+            return Translations(fh, domain=DOMAIN)
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain=DOMAIN)
+
+
+@dataclass(frozen=True)
+class Messages:
+    """One language's words: `_` and `ngettext` for sentences, `date` for dates."""
+
+    language: str
+    translations: Translations
+
+    def _(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+    def date(self, when: PartialDate | date) -> str:
+        partial = when if isinstance(when, PartialDate) else PartialDate(when, "day")
+        if partial.precision == "day":
+            return format_date(partial.first_day, "long", locale=self.language)
+        if partial.precision == "month":
+            return format_skeleton("yMMMM", partial.first_day, locale=self.language)
+        return format_skeleton("y", partial.first_day, locale=self.language)
+
+
+def load_catalogs(locales: Path) -> dict[str, Messages]:
+    return {lang: Messages(lang, _load(locales, lang)) for lang in LANGUAGES}

@@ -1,0 +1,284 @@
+"""`kb check`: every rule the knowledge base must keep, with `file:line: message`.
+
+Owns validation only: unknown source or topic, duplicate id, a quote not found
+verbatim in its source, a missing language, a bad date, an empty field, an unknown
+field, a number in a translation that the English text does not have (or in the English
+text that the source does not have), triage patterns that do not compile.
+Drafts are reported as notes: they are not errors, and never answer.
+
+May import: the standard library, PyYAML, `bot.knowledge`, `bot.normalize`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.knowledge import (
+    PASSAGE_FIELDS,
+    SOURCE_FIELDS,
+    SOURCE_KINDS,
+    PartialDate,
+    normalize_quote,
+    passage_files,
+    read_yaml,
+)
+from bot.normalize import LANGUAGES, fold
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+    severity: str = "error"  # "error" | "note"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
+        return f"{self.file}:{self.line}: {prefix}{self.message}"
+
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, in one spelling whatever the language's grouping."""
+    return {n.lstrip("0") or "0" for n in _NUMBER.findall(fold(text))}
+
+
+class _Report:
+    def __init__(self, project: Path) -> None:
+        self.project = project
+        self.problems: list[Problem] = []
+
+    def add(self, path: Path, line: int, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(str(path.relative_to(self.project)), line, message, severity))
+
+
+def _load(report: _Report, path: Path) -> Any:
+    try:
+        return read_yaml(path)
+    except FileNotFoundError:
+        report.add(path, 0, "file is missing")
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        report.add(path, (mark.line + 1) if mark else 0, f"not valid YAML: {getattr(exc, 'problem', exc)}")
+    return None
+
+
+def _check_date(report: _Report, path: Path, line: int, name: str, value: Any, partial: bool = False) -> Any:
+    try:
+        if partial:
+            return PartialDate.parse(value)
+        if isinstance(value, date):
+            return value
+        return date.fromisoformat(str(value))
+    except (ValueError, TypeError):
+        report.add(path, line, f"{name}: bad date {value!r}")
+        return None
+
+
+def check(root: Path) -> list[Problem]:
+    """All problems of the knowledge base under `root` (the `knowledge/` folder)."""
+    project = root.parent
+    report = _Report(project)
+
+    sources_path = root / "sources.yaml"
+    source_text: dict[str, str] = {}
+    located = _load(report, sources_path)
+    seen: dict[str, int] = {}
+    for raw, line, keys in zip(located.data or [], located.item_lines, located.key_lines) if located else ():
+        if not isinstance(raw, dict):
+            report.add(sources_path, line, "a source must be a mapping")
+            continue
+        for key in raw:
+            if key not in SOURCE_FIELDS:
+                report.add(sources_path, keys.get(key, line), f"unknown field {key!r}")
+        for key in ("id", "file", "title", "publisher", "kind"):
+            if not str(raw.get(key) or "").strip():
+                report.add(sources_path, keys.get(key, line), f"{key}: empty or missing")
+        sid = str(raw.get("id") or "")
+        if sid in seen:
+            report.add(sources_path, line, f"duplicate source id {sid!r} (first on line {seen[sid]})")
+        seen[sid] = line
+        if raw.get("kind") and raw["kind"] not in SOURCE_KINDS:
+            report.add(sources_path, keys.get("kind", line), f"kind: {raw['kind']!r} is not one of {', '.join(SOURCE_KINDS)}")
+        if raw.get("date"):
+            _check_date(report, sources_path, keys.get("date", line), "date", raw["date"])
+        elif raw.get("date_approx"):
+            _check_date(report, sources_path, keys.get("date_approx", line), "date_approx", raw["date_approx"], partial=True)
+            if not raw.get("date_note"):
+                report.add(sources_path, line, "a source without an exact date needs a date_note saying what is known")
+        else:
+            report.add(sources_path, line, "date: missing (give date, or date_approx with a date_note)")
+        file = project / str(raw.get("file") or "")
+        if raw.get("file"):
+            if not file.is_file():
+                report.add(sources_path, keys.get("file", line), f"file: {raw['file']} does not exist")
+            else:
+                source_text[sid] = normalize_quote(file.read_text(encoding="utf-8"))
+
+    topics_path = root / "topics.yaml"
+    topic_ids: set[str] = set()
+    located = _load(report, topics_path)
+    for raw, line in zip(located.data or [], located.item_lines) if located else ():
+        tid = str(raw.get("id") or "")
+        if not tid:
+            report.add(topics_path, line, "id: empty or missing")
+        if tid in topic_ids:
+            report.add(topics_path, line, f"duplicate topic id {tid!r}")
+        topic_ids.add(tid)
+        for lang in LANGUAGES:
+            if not str(raw.get(lang) or "").strip():
+                report.add(topics_path, line, f"{lang}: missing label for topic {tid!r}")
+
+    glossary_path = root / "glossary.yaml"
+    located = _load(report, glossary_path)
+    glossary_ids: set[str] = set()
+    for raw, line in zip(located.data or [], located.item_lines) if located else ():
+        gid = str(raw.get("id") or "")
+        if not gid or gid in glossary_ids:
+            report.add(glossary_path, line, f"glossary id {gid!r} is empty or repeated")
+        glossary_ids.add(gid)
+        for lang in LANGUAGES:
+            terms = raw.get(lang)
+            if not isinstance(terms, list) or not all(str(t).strip() for t in terms) or not terms:
+                report.add(glossary_path, line, f"{lang}: needs a list of at least one term for {gid!r}")
+
+    _check_triage(report, root / "triage.yaml")
+    _check_stopwords(report, root / "stopwords.yaml")
+
+    passage_ids: dict[str, str] = {}
+    for path in passage_files(root):
+        located = _load(report, path)
+        if located is None:
+            continue
+        if not isinstance(located.data, list):
+            report.add(path, 1, "a passages file holds a list of passages")
+            continue
+        for raw, line, keys in zip(located.data, located.item_lines, located.key_lines):
+            _check_passage(report, path, line, keys, raw, source_text, topic_ids, passage_ids)
+    return report.problems
+
+
+def _check_passage(
+    report: _Report,
+    path: Path,
+    line: int,
+    keys: dict[str, int],
+    raw: Any,
+    source_text: dict[str, str],
+    topic_ids: set[str],
+    passage_ids: dict[str, str],
+) -> None:
+    if not isinstance(raw, dict):
+        report.add(path, line, "a passage must be a mapping")
+        return
+    at = keys.get
+    pid = str(raw.get("id") or "")
+    for key in raw:
+        if key not in PASSAGE_FIELDS:
+            report.add(path, at(key, line), f"{pid}: unknown field {key!r}")
+    if not pid:
+        report.add(path, line, "id: empty or missing")
+    elif not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", pid):
+        report.add(path, line, f"id {pid!r}: use lowercase letters, digits and dashes")
+    if pid in passage_ids:
+        report.add(path, line, f"duplicate passage id {pid!r} (also in {passage_ids[pid]})")
+    passage_ids[pid] = str(path.relative_to(report.project))
+    status = str(raw.get("status") or "vetted")
+    draft = status == "draft"
+    if status not in ("vetted", "draft"):
+        report.add(path, at("status", line), f"{pid}: status must be vetted or draft, not {status!r}")
+    if draft:
+        report.add(path, line, f"{pid}: draft, not used to answer until translated and marked vetted", "note")
+
+    required = ["source", "topics", "as_of", "quote"] + ([] if draft else ["vetted_by", "vetted_on"])
+    for key in required:
+        value = raw.get(key)
+        if value is None or (isinstance(value, (str, list)) and not value) or (isinstance(value, str) and not value.strip()):
+            report.add(path, at(key, line), f"{pid}: {key}: empty or missing")
+    for lang in LANGUAGES:
+        if not str(raw.get(lang) or "").strip():
+            if draft:
+                report.add(path, at(lang, line), f"{pid}: {lang}: translation to fill", "note")
+            else:
+                report.add(path, at(lang, line), f"{pid}: {lang}: missing language")
+
+    source = str(raw.get("source") or "")
+    if source and source not in source_text:
+        report.add(path, at("source", line), f"{pid}: unknown source {source!r}")
+    quote = str(raw.get("quote") or "")
+    if quote.strip() and source in source_text and normalize_quote(quote) not in source_text[source]:
+        report.add(path, at("quote", line), f"{pid}: quote not found verbatim in source {source!r}")
+
+    for topic in raw.get("topics") or []:
+        if topic not in topic_ids:
+            report.add(path, at("topics", line), f"{pid}: unknown topic {topic!r}")
+
+    as_of = _check_date(report, path, at("as_of", line), f"{pid}: as_of", raw["as_of"], partial=True) if raw.get("as_of") else None
+    for key in ("valid_until", "review_by", "vetted_on"):
+        if raw.get(key):
+            value = _check_date(report, path, at(key, line), f"{pid}: {key}", raw[key])
+            if key == "valid_until" and value and as_of and value < as_of.first_day:
+                report.add(path, at(key, line), f"{pid}: valid_until is before as_of")
+
+    # No added facts: a number in a translation must be in the English text, and a
+    # number in the English text must be in the source it quotes.
+    english = str(raw.get("en") or "")
+    en_numbers = numbers(english)
+    if english and source in source_text:
+        extra = en_numbers - numbers(source_text[source])
+        if extra:
+            report.add(path, at("en", line), f"{pid}: en states {', '.join(sorted(extra))}, which the source does not")
+    for lang in ("fr", "es", "ar"):
+        text = str(raw.get(lang) or "")
+        if text and english:
+            extra = numbers(text) - en_numbers
+            missing = en_numbers - numbers(text)
+            if extra:
+                report.add(path, at(lang, line), f"{pid}: {lang} states {', '.join(sorted(extra))}, which en does not")
+            if missing:
+                report.add(path, at(lang, line), f"{pid}: {lang} leaves out {', '.join(sorted(missing))}, which en states")
+
+
+def _check_triage(report: _Report, path: Path) -> None:
+    located = _load(report, path)
+    if located is None:
+        return
+    data = located.data or {}
+    for group in ("emergency", "legal"):
+        if not isinstance(data.get(group), dict):
+            report.add(path, 1, f"{group}: missing section")
+            continue
+        for name, per_lang in data[group].items():
+            if not isinstance(per_lang, dict):
+                continue
+            for lang in LANGUAGES:
+                patterns = per_lang.get(lang)
+                if not patterns:
+                    report.add(path, 1, f"{group}.{name}: no patterns for {lang}")
+                    continue
+                for pattern in patterns:
+                    try:
+                        re.compile(str(pattern))
+                    except re.error as exc:
+                        report.add(path, 1, f"{group}.{name}.{lang}: pattern {pattern!r} does not compile: {exc}")
+
+
+def _check_stopwords(report: _Report, path: Path) -> None:
+    located = _load(report, path)
+    if located is None:
+        return
+    for lang in LANGUAGES:
+        if not str((located.data or {}).get(lang) or "").split():
+            report.add(path, 1, f"{lang}: no stop words")
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]

@@ -1,0 +1,153 @@
+"""Text normalisation: cleaning what users send, and folding text for matching.
+
+Owns two things: `sanitize` (what is kept of a user's text: bidi overrides and control
+characters go, Arabic joiners and directional marks stay) and `Analyzer` (the terms a
+text is matched on: NFKC, case folding, accent folding for French and Spanish, Arabic
+normalisation, Snowball stemming, stop words).
+
+May import: the standard library and PyStemmer. Nothing else of the bot.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import Stemmer
+
+LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar")
+
+_SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "ar": "arabic"}
+
+# Explicit embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) can make
+# text display in an order other than the one it was written in; they are never needed
+# in a question. Marks (LRM, RLM, ALM) and joiners (ZWJ, ZWNJ) are kept: Arabic and
+# Persian words need them to render and to mean what they say.
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
+)
+_KEPT_FORMAT = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}
+
+_ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ARABIC_LETTERS = str.maketrans(
+    {
+        "\u0622": "\u0627",  # آ -> ا
+        "\u0623": "\u0627",  # أ -> ا
+        "\u0625": "\u0627",  # إ -> ا
+        "\u0671": "\u0627",  # ٱ -> ا
+        "\u0624": "\u0648",  # ؤ -> و
+        "\u0626": "\u064a",  # ئ -> ي
+        "\u0649": "\u064a",  # ى -> ي
+        "\u0629": "\u0647",  # ة -> ه
+        **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
+        **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic digits
+        "\u066b": ".",  # Arabic decimal separator
+        "\u066c": ",",  # Arabic thousands separator
+        "\u060c": ",",  # Arabic comma
+        "\u061f": "?",  # Arabic question mark
+    }
+)
+# 43,200 / 43 200 / 43.200 written as one number, so that every language's way of
+# grouping digits matches the others.
+_DIGIT_GROUPS = re.compile(r"(?<=\d)[,.\u00a0\u202f ](?=\d{3}(?!\d))")
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d{1,2}(?!\d))")
+_TOKEN = re.compile(r"[^\W_]+(?:[.][0-9]+)?", re.UNICODE)
+_ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+def sanitize(text: str) -> str:
+    """What is kept of a user's message: NFC, no bidi overrides, no control characters.
+
+    Idempotent. Keeps line breaks, tabs, Arabic joiners and directional marks.
+    """
+    text = unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS)
+    kept = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in "\n\t" or ch in _KEPT_FORMAT:
+            kept.append(ch)
+        elif cat in ("Cc", "Cs", "Co", "Cn") or (cat == "Cf" and ch not in _KEPT_FORMAT):
+            continue
+        else:
+            kept.append(ch)
+    return "".join(kept).strip()
+
+
+def is_arabic_char(ch: str) -> bool:
+    return bool(_ARABIC_CHAR.match(ch))
+
+
+def _lower(text: str) -> str:
+    """NFKC, case folded, Arabic normalised, digits grouped; accents still there."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.translate(_ARABIC_LETTERS)
+    text = _ARABIC_DIACRITICS.sub("", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = _DIGIT_GROUPS.sub("", text)
+    text = _DECIMAL_COMMA.sub(".", text)
+    return text.replace("’", "'").replace("‘", "'")
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, Arabic normalised, digits grouped: the form rules match on.
+
+    Used for triage patterns and glossary phrases as well as for terms.
+    """
+    return _strip_accents(_lower(text))
+
+
+def _strip_accents(word: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFD", word) if unicodedata.category(ch) != "Mn")
+
+
+# The Snowball Arabic stemmer leaves the conjunctions و (and) and ف (so) stuck to a
+# definite article: والمهاجرين and المهاجرين must meet.
+_ARABIC_CONJ_ARTICLE = re.compile(r"^[وف](?=ال..)")
+
+
+@dataclass
+class Analyzer:
+    """The terms of a text in one language: folded, stemmed, without stop words."""
+
+    language: str
+    stopwords: frozenset[str] = frozenset()
+    _stemmer: Stemmer.Stemmer = field(init=False, repr=False)
+    _cache: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer(_SNOWBALL[self.language])
+        self.stopwords = frozenset(fold(w) for w in self.stopwords)
+
+    def words(self, text: str) -> list[str]:
+        """Lower-cased words with their accents, stop words removed."""
+        words = []
+        for word in _TOKEN.findall(_lower(text)):
+            if self.language == "ar":
+                word = _ARABIC_CONJ_ARTICLE.sub("", word)
+            if _strip_accents(word) in self.stopwords:
+                continue
+            if len(word) == 1 and not word.isdigit():
+                continue
+            words.append(word)
+        return words
+
+    def stem(self, word: str) -> str:
+        cached = self._cache.get(word)
+        if cached is None:
+            # Snowball's French and Spanish rules read accents: stem first, fold after,
+            # so that "refugies" and "réfugiés" meet.
+            cached = word if word[0].isdigit() else _strip_accents(self._stemmer.stemWord(word))
+            if len(self._cache) < 200_000:
+                self._cache[word] = cached
+        return cached
+
+    def terms(self, text: str) -> list[str]:
+        return [self.stem(w) for w in self.words(text)]
+
+    def terms_of_all(self, texts: Iterable[str]) -> list[str]:
+        out: list[str] = []
+        for t in texts:
+            out.extend(self.terms(t))
+        return out

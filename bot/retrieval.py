@@ -1,0 +1,210 @@
+"""Retrieval: which vetted passages answer a question, or that none does.
+
+Owns the BM25 indexes (rank-bm25, one per language, built once), query expansion with
+the multilingual glossary, the fallback to the English text when the question's own
+language finds nothing, and the no-answer decision.
+
+The decision rests on *coverage*: the share of the question's meaningful words (weighted
+by how rare they are in the knowledge base) that the passage contains, itself or through
+a glossary synonym. BM25 ranks; coverage decides whether the best passage really speaks
+to the question. Words the knowledge base has never seen weigh the most, so "who won
+the hockey game" covers nothing; places and the country (`weak` glossary entries) never
+count as evidence, so "weather in Montreal" covers nothing either. The threshold is
+calibrated on `knowledge/calibration.yaml` by `python -m bot kb calibrate`.
+
+May import: the standard library, rank-bm25, `bot.knowledge`, `bot.normalize`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rank_bm25 import BM25Okapi
+
+from bot.knowledge import KnowledgeBase, Passage
+from bot.normalize import LANGUAGES, Analyzer
+
+# Used until `kb calibrate` has written knowledge/retrieval.yaml.
+DEFAULT_THRESHOLDS = {"coverage": 0.5, "cross_coverage": 0.6, "secondary_ratio": 0.6}
+# Synonyms found through the glossary help ranking, but less than the words typed.
+EXPANSION_WEIGHT = 0.4
+MAX_PASSAGES = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    coverage: float
+    strong_matches: int
+    searched: str  # the language of the index that found it
+
+
+@dataclass(frozen=True)
+class Result:
+    """The passages that answer (best first), or none; `best` is kept for calibration."""
+
+    hits: tuple[Hit, ...]
+    best: Hit | None
+    cross_language: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.hits)
+
+
+@dataclass
+class _Index:
+    language: str
+    analyzer: Analyzer
+    passages: Sequence[Passage]
+    bm25: BM25Okapi
+    doc_terms: list[frozenset[str]]
+    df: dict[str, int]
+    # glossary: stem tuple of each phrase -> ids of entries it names, and entry -> stems
+    phrases: list[tuple[frozenset[str], str]]
+    entry_stems: dict[str, frozenset[str]]
+    weak_stems: frozenset[str]
+
+    def idf(self, term: str) -> float:
+        n = len(self.passages)
+        return math.log(1.0 + n / (self.df.get(term, 0) + 0.5))
+
+
+@dataclass
+class Retriever:
+    kb: KnowledgeBase
+    thresholds: dict[str, float] = field(default_factory=dict)
+    _indexes: dict[str, _Index] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.thresholds = {**DEFAULT_THRESHOLDS, **self.kb.thresholds, **self.thresholds}
+        passages = self.kb.usable_passages
+        for lang in LANGUAGES:
+            self._indexes[lang] = self._build(lang, passages)
+
+    def analyzer(self, lang: str) -> Analyzer:
+        return self._indexes[lang].analyzer
+
+    def _build(self, lang: str, passages: Sequence[Passage]) -> _Index:
+        analyzer = Analyzer(lang, self.kb.stopwords.get(lang, frozenset()))
+        corpus = []
+        for p in passages:
+            parts = [p.texts[lang], *(self.kb.topics[t].labels[lang] for t in p.topics if t in self.kb.topics)]
+            if lang == "en":
+                parts.append(p.quote)
+            corpus.append(analyzer.terms_of_all(parts) or ["\u2205"])
+        bm25 = BM25Okapi(corpus)
+        doc_terms = [frozenset(doc) for doc in corpus]
+        df: dict[str, int] = {}
+        for terms in doc_terms:
+            for t in terms:
+                df[t] = df.get(t, 0) + 1
+        phrases: list[tuple[frozenset[str], str]] = []
+        entry_stems: dict[str, frozenset[str]] = {}
+        weak: set[str] = set()
+        for entry in self.kb.glossary:
+            stems: set[str] = set()
+            for phrase in entry.terms.get(lang, ()):
+                phrase_stems = frozenset(analyzer.terms(phrase))
+                if phrase_stems:
+                    phrases.append((phrase_stems, entry.id))
+                    stems |= phrase_stems
+            entry_stems[entry.id] = frozenset(stems)
+            if entry.weak:
+                weak |= stems
+        return _Index(lang, analyzer, passages, bm25, doc_terms, df, phrases, entry_stems, frozenset(weak))
+
+    def _concepts(self, query_stems: frozenset[str], index: _Index) -> set[str]:
+        return {entry_id for stems, entry_id in index.phrases if stems <= query_stems}
+
+    def search(self, text: str, lang: str) -> Result:
+        """The passages that answer `text`, asked in `lang`."""
+        own = self._search_in(text, lang, lang)
+        if own.answered or lang == "en":
+            return own
+        # The question's language found nothing: ask the English text through the glossary.
+        english = self._search_in(text, lang, "en")
+        if english.answered:
+            return Result(english.hits, english.best, cross_language=True)
+        return own
+
+    def _search_in(self, text: str, asked_in: str, searched: str) -> Result:
+        source_index = self._indexes[asked_in]
+        index = self._indexes[searched]
+        query = source_index.analyzer.terms(text)
+        if not query:
+            return Result((), None)
+        query_set = frozenset(query)
+        concepts = self._concepts(query_set, source_index)
+        if searched != asked_in:
+            # Mixed-language questions: words typed in English count as they are.
+            concepts |= self._concepts(frozenset(index.analyzer.terms(text)), index)
+        # For each typed word, the stems that count as finding it in the searched index.
+        equivalents: dict[str, set[str]] = {}
+        for term in query_set:
+            found = {term} if searched == asked_in or term in index.df else set()
+            for stems, entry_id in source_index.phrases:
+                if term in stems and entry_id in concepts:
+                    found |= index.entry_stems.get(entry_id, frozenset())
+            equivalents[term] = found
+        weak = source_index.weak_stems
+        weights: dict[str, float] = {}
+        for term in query:
+            for s in equivalents[term]:
+                w = 1.0 if s == term else EXPANSION_WEIGHT
+                weights[s] = max(weights.get(s, 0.0), w)
+        scores = _weighted_scores(index.bm25, weights)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: MAX_PASSAGES * 3]
+        hits = [self._hit(index, i, scores[i], query_set, equivalents, weak, source_index) for i in order if scores[i] > 0]
+        if not hits:
+            return Result((), None)
+        hits.sort(key=lambda h: (-h.score))
+        best = hits[0]
+        key = "coverage" if searched == asked_in else "cross_coverage"
+        threshold = self.thresholds[key]
+        if best.coverage < threshold or best.strong_matches == 0:
+            return Result((), best)
+        ratio = self.thresholds["secondary_ratio"]
+        chosen = [best] + [
+            h for h in hits[1:] if h.score >= ratio * best.score and h.coverage >= threshold and h.strong_matches
+        ]
+        return Result(tuple(chosen[:MAX_PASSAGES]), best)
+
+    def _hit(
+        self,
+        index: _Index,
+        i: int,
+        score: float,
+        query: Iterable[str],
+        equivalents: dict[str, set[str]],
+        weak: frozenset[str],
+        source_index: _Index,
+    ) -> Hit:
+        doc = index.doc_terms[i]
+        total = matched = 0.0
+        strong = 0
+        for term in query:
+            if term in weak:
+                continue
+            weight = source_index.idf(term)
+            total += weight
+            if equivalents[term] & doc:
+                matched += weight
+                strong += 1
+        coverage = matched / total if total else 0.0
+        return Hit(index.passages[i], float(score), coverage, strong, index.language)
+
+
+def _weighted_scores(bm25: BM25Okapi, weights: dict[str, float]) -> list[float]:
+    """rank-bm25's Okapi score, each query term weighted (typed 1, synonym less)."""
+    totals = [0.0] * bm25.corpus_size
+    for term, weight in weights.items():
+        if term not in bm25.idf:
+            continue
+        for i, s in enumerate(bm25.get_scores([term])):
+            if s:
+                totals[i] += weight * float(s)
+    return totals
