@@ -161,28 +161,31 @@ class Bot:
         today = self.today()
         sections: list[str] = list(preface)
         citations: list[Citation] = []
-        for number, hit in enumerate(result.hits, start=1):
+        numbers: dict[str, int] = {}  # one number per source, in order of first use
+        stale: list[Passage] = []
+        for hit in result.hits:
             passage = hit.passage
-            body = f"{passage.texts[m.language]} [{number}]"
-            notes = self._freshness(m, passage, today)
-            sections.append("\n".join([body, *notes]))
+            number = numbers.setdefault(passage.source, len(numbers) + 1)
+            lines = [f"{passage.texts[m.language]} [{number}]"]
+            if passage.valid_until is not None and passage.valid_until < today:
+                lines.append(m._("This measure ended on {date}.").format(date=m.date(passage.valid_until)))
+            elif passage.review_date() < today:
+                stale.append(passage)
+            sections.append("\n".join(lines))
             citations.append(self._cite(m, number, passage))
-        header = m.ngettext("Source:", "Sources:", len(citations))
-        listing = "\n".join(
-            f"[{c.number}] {c.title} — {c.publisher}, {c.date_text}" for c in citations
-        )
+        # Old information says once what date it is from, not under every passage.
+        for as_of in sorted({p.as_of for p in stale}, key=lambda d: d.first_day):
+            sections.append(m._("This information is from {date}; check that it is still current.").format(
+                date=m.date(as_of)
+            ))
+        header = m.ngettext("Source:", "Sources:", len(numbers))
+        listed: dict[int, Citation] = {}
+        for c in citations:
+            listed.setdefault(c.number, c)
+        listing = "\n".join(f"[{c.number}] {c.title} — {c.publisher}, {c.date_text}" for c in listed.values())
         sections.append(f"{header}\n{listing}")
         sections.append(self._disclaimer(m))
         return Reply("answer", m.language, tuple(sections), tuple(citations))
-
-    def _freshness(self, m: Messages, passage: Passage, today: date) -> list[str]:
-        if passage.valid_until is not None and passage.valid_until < today:
-            return [m._("This measure ended on {date}.").format(date=m.date(passage.valid_until))]
-        if passage.review_date() < today:
-            return [m._("This information is from {date}; check that it is still current.").format(
-                date=m.date(passage.as_of)
-            )]
-        return []
 
     def _cite(self, m: Messages, number: int, passage: Passage) -> Citation:
         source = self.kb.sources[passage.source]

@@ -161,7 +161,7 @@ class Retriever:
         hits = [self._hit(index, i, scores[i], query_set, equivalents, weak, source_index) for i in order if scores[i] > 0]
         if not hits:
             return Result((), None)
-        hits.sort(key=lambda h: (-h.score))
+        hits.sort(key=_rank_key)
         best = hits[0]
         key = "coverage" if searched == asked_in else "cross_coverage"
         threshold = self.thresholds[key]
@@ -196,6 +196,12 @@ class Retriever:
                 strong += 1
         coverage = matched / total if total else 0.0
         return Hit(index.passages[i], float(score), coverage, strong, index.language)
+
+
+def _rank_key(h: Hit) -> float:
+    """BM25 relevance weighted by how much of the question the passage covers: a passage
+    that repeats one word of the question must not beat one that answers all of it."""
+    return -h.score * h.coverage
 
 
 def _weighted_scores(bm25: BM25Okapi, weights: dict[str, float]) -> list[float]:
