@@ -86,10 +86,17 @@ class Bot:
         m = self.catalogs[detection.language]
         preface = self._preface(m, detection, text)
         if not any(ch.isalnum() for ch in text):
-            return Reply("no_answer", m.language, (*preface, m._(
-                "I read text only. Please write your question in a few words, for example: "
-                "\"Who can apply for the Gaza special measures?\""
-            )))
+            return Reply(
+                "no_answer",
+                m.language,
+                (
+                    *preface,
+                    m._(
+                        "I read text only. Please write your question in a few words, for example: "
+                        '"Who can apply for the Gaza special measures?"'
+                    ),
+                ),
+            )
         verdict = self.triage.assess(text)
         if verdict.kind == "emergency":
             return self._emergency(m, verdict.category, preface)
@@ -103,46 +110,53 @@ class Bot:
     def _preface(self, m: Messages, detection: Detection, text: str) -> tuple[str, ...]:
         lines = []
         if not detection.supported:
-            lines.append(m._(
-                "I can answer in English, French, Spanish and Arabic "
-                "(English, Français, Español, العربية). Here is my answer in English."
-            ))
+            lines.append(
+                m._(
+                    "I can answer in English, French, Spanish and Arabic "
+                    "(English, Français, Español, العربية). Here is my answer in English."
+                )
+            )
         if len(text) > READ_LIMIT:
             lines.append(m._("Your message is long, so I read its beginning. Short questions get the best answers."))
         return tuple(lines)
 
     def _disclaimer(self, m: Messages) -> str:
         return m._(
-            "This is general information, not legal advice. "
-            "For your own situation, talk to a lawyer or a volunteer."
+            "This is general information, not legal advice. For your own situation, talk to a lawyer or a volunteer."
         )
 
     def _emergency(self, m: Messages, category: str, preface: tuple[str, ...]) -> Reply:
         sections = [m._("If you or someone near you is in danger right now, call 911 (police, ambulance, fire).")]
         if category == "suicide":
-            sections.append(m._(
-                "If you are thinking about suicide or about hurting yourself, call or text 9-8-8, "
-                "the suicide crisis helpline. You deserve support, and you can talk to someone now."
-            ))
+            sections.append(
+                m._(
+                    "If you are thinking about suicide or about hurting yourself, call or text 9-8-8, "
+                    "the suicide crisis helpline. You deserve support, and you can talk to someone now."
+                )
+            )
         sections.append(m._("When you are safe, you can write to me again, or ask to talk to a volunteer."))
         return Reply("emergency", m.language, (*preface, *sections), emergency=category)
 
     def _handoff(self, m: Messages, preface: tuple[str, ...]) -> Reply:
-        return Reply("handoff", m.language, (
-            *preface,
-            m._(
-                "Your question is about your own situation. The answer depends on details that "
-                "only a person can weigh, so I will not guess: I give general information only, "
-                "not legal advice."
+        return Reply(
+            "handoff",
+            m.language,
+            (
+                *preface,
+                m._(
+                    "Your question is about your own situation. The answer depends on details that "
+                    "only a person can weigh, so I will not guess: I give general information only, "
+                    "not legal advice."
+                ),
+                m._(
+                    "A volunteer can take your question. Before anything is shared, I will tell you "
+                    "what the volunteer sees (your question, its language and a case number, nothing "
+                    "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
+                    "they say so. For a decision about your case, talk to an immigration lawyer."
+                ),
+                m._("You can still ask me general questions about rules and programs."),
             ),
-            m._(
-                "A volunteer can take your question. Before anything is shared, I will tell you "
-                "what the volunteer sees (your question, its language and a case number, nothing "
-                "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
-                "they say so. For a decision about your case, talk to an immigration lawyer."
-            ),
-            m._("You can still ask me general questions about rules and programs."),
-        ))
+        )
 
     def _no_answer(self, m: Messages, preface: tuple[str, ...]) -> Reply:
         offered = [t.labels[m.language] for t in self.kb.topics.values() if t.offer]
@@ -150,12 +164,16 @@ class Bot:
             "I can help with this topic:", "I can help with these {count} topics:", len(offered)
         ).format(count=len(offered))
         listing = "\n".join(f"• {label}" for label in offered)
-        return Reply("no_answer", m.language, (
-            *preface,
-            m._("I do not have verified information that answers this, and I would rather say so than guess."),
-            f"{topics}\n{listing}",
-            m._("If you need a person, you can ask to talk to a volunteer."),
-        ))
+        return Reply(
+            "no_answer",
+            m.language,
+            (
+                *preface,
+                m._("I do not have verified information that answers this, and I would rather say so than guess."),
+                f"{topics}\n{listing}",
+                m._("If you need a person, you can ask to talk to a volunteer."),
+            ),
+        )
 
     def _answer(self, m: Messages, result: Result, preface: tuple[str, ...]) -> Reply:
         today = self.today()
@@ -175,9 +193,9 @@ class Bot:
             citations.append(self._cite(m, number, passage))
         # Old information says once what date it is from, not under every passage.
         for as_of in sorted({p.as_of for p in stale}, key=lambda d: d.first_day):
-            sections.append(m._("This information is from {date}; check that it is still current.").format(
-                date=m.date(as_of)
-            ))
+            sections.append(
+                m._("This information is from {date}; check that it is still current.").format(date=m.date(as_of))
+            )
         header = m.ngettext("Source:", "Sources:", len(numbers))
         listed: dict[int, Citation] = {}
         for c in citations:

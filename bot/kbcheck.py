@@ -92,7 +92,7 @@ def check(root: Path) -> list[Problem]:
     source_text: dict[str, str] = {}
     located = _load(report, sources_path)
     seen: dict[str, int] = {}
-    for raw, line, keys in zip(located.data or [], located.item_lines, located.key_lines) if located else ():
+    for raw, line, keys in located.entries() if located else ():
         if not isinstance(raw, dict):
             report.add(sources_path, line, "a source must be a mapping")
             continue
@@ -107,11 +107,15 @@ def check(root: Path) -> list[Problem]:
             report.add(sources_path, line, f"duplicate source id {sid!r} (first on line {seen[sid]})")
         seen[sid] = line
         if raw.get("kind") and raw["kind"] not in SOURCE_KINDS:
-            report.add(sources_path, keys.get("kind", line), f"kind: {raw['kind']!r} is not one of {', '.join(SOURCE_KINDS)}")
+            report.add(
+                sources_path, keys.get("kind", line), f"kind: {raw['kind']!r} is not one of {', '.join(SOURCE_KINDS)}"
+            )
         if raw.get("date"):
             _check_date(report, sources_path, keys.get("date", line), "date", raw["date"])
         elif raw.get("date_approx"):
-            _check_date(report, sources_path, keys.get("date_approx", line), "date_approx", raw["date_approx"], partial=True)
+            _check_date(
+                report, sources_path, keys.get("date_approx", line), "date_approx", raw["date_approx"], partial=True
+            )
             if not raw.get("date_note"):
                 report.add(sources_path, line, "a source without an exact date needs a date_note saying what is known")
         else:
@@ -126,7 +130,7 @@ def check(root: Path) -> list[Problem]:
     topics_path = root / "topics.yaml"
     topic_ids: set[str] = set()
     located = _load(report, topics_path)
-    for raw, line in zip(located.data or [], located.item_lines) if located else ():
+    for raw, line, _ in located.entries() if located else ():
         tid = str(raw.get("id") or "")
         if not tid:
             report.add(topics_path, line, "id: empty or missing")
@@ -140,7 +144,7 @@ def check(root: Path) -> list[Problem]:
     glossary_path = root / "glossary.yaml"
     located = _load(report, glossary_path)
     glossary_ids: set[str] = set()
-    for raw, line in zip(located.data or [], located.item_lines) if located else ():
+    for raw, line, _ in located.entries() if located else ():
         gid = str(raw.get("id") or "")
         if not gid or gid in glossary_ids:
             report.add(glossary_path, line, f"glossary id {gid!r} is empty or repeated")
@@ -161,7 +165,7 @@ def check(root: Path) -> list[Problem]:
         if not isinstance(located.data, list):
             report.add(path, 1, "a passages file holds a list of passages")
             continue
-        for raw, line, keys in zip(located.data, located.item_lines, located.key_lines):
+        for raw, line, keys in located.entries():
             _check_passage(report, path, line, keys, raw, source_text, topic_ids, passage_ids)
     return report.problems
 
@@ -201,7 +205,11 @@ def _check_passage(
     required = ["source", "topics", "as_of", "quote"] + ([] if draft else ["vetted_by", "vetted_on"])
     for key in required:
         value = raw.get(key)
-        if value is None or (isinstance(value, (str, list)) and not value) or (isinstance(value, str) and not value.strip()):
+        if (
+            value is None
+            or (isinstance(value, (str, list)) and not value)
+            or (isinstance(value, str) and not value.strip())
+        ):
             report.add(path, at(key, line), f"{pid}: {key}: empty or missing")
     for lang in LANGUAGES:
         if not str(raw.get(lang) or "").strip():
@@ -221,7 +229,11 @@ def _check_passage(
         if topic not in topic_ids:
             report.add(path, at("topics", line), f"{pid}: unknown topic {topic!r}")
 
-    as_of = _check_date(report, path, at("as_of", line), f"{pid}: as_of", raw["as_of"], partial=True) if raw.get("as_of") else None
+    as_of = (
+        _check_date(report, path, at("as_of", line), f"{pid}: as_of", raw["as_of"], partial=True)
+        if raw.get("as_of")
+        else None
+    )
     for key in ("valid_until", "review_by", "vetted_on"):
         if raw.get(key):
             value = _check_date(report, path, at(key, line), f"{pid}: {key}", raw[key])
@@ -244,7 +256,9 @@ def _check_passage(
             if extra:
                 report.add(path, at(lang, line), f"{pid}: {lang} states {', '.join(sorted(extra))}, which en does not")
             if missing:
-                report.add(path, at(lang, line), f"{pid}: {lang} leaves out {', '.join(sorted(missing))}, which en states")
+                report.add(
+                    path, at(lang, line), f"{pid}: {lang} leaves out {', '.join(sorted(missing))}, which en states"
+                )
 
 
 def _check_triage(report: _Report, path: Path) -> None:

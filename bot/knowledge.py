@@ -26,12 +26,22 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 PASSAGE_FIELDS = frozenset(
-    {"id", "source", "topics", "as_of", "valid_until", "review_by", "vetted_by", "vetted_on",
-     "quote", "status", *LANGUAGES}
+    {
+        "id",
+        "source",
+        "topics",
+        "as_of",
+        "valid_until",
+        "review_by",
+        "vetted_by",
+        "vetted_on",
+        "quote",
+        "status",
+        *LANGUAGES,
+    }
 )
 SOURCE_FIELDS = frozenset(
-    {"id", "file", "title", "publisher", "date", "date_note", "date_approx", "kind", "note",
-     "provider", "url"}
+    {"id", "file", "title", "publisher", "date", "date_note", "date_approx", "kind", "note", "provider", "url"}
 )
 SOURCE_KINDS = ("news", "government", "advocacy", "service-provider")
 
@@ -157,6 +167,12 @@ class Located:
     item_lines: list[int]
     key_lines: list[dict[str, int]]
 
+    def entries(self) -> list[tuple[Any, int, dict[str, int]]]:
+        """Each item of a list document with its line and its keys' lines."""
+        if not isinstance(self.data, list):
+            return []
+        return list(zip(self.data, self.item_lines, self.key_lines, strict=True))
+
 
 def read_yaml(path: Path) -> Located:
     """Parse YAML keeping line numbers (1-based) of top-level list items and their keys."""
@@ -242,12 +258,12 @@ def load(root: Path) -> KnowledgeBase:
     """Load a knowledge base that `kbcheck.check` has passed; raises on malformed data."""
     project = root.parent
     src = read_yaml(root / "sources.yaml")
-    sources = {s.id: s for s in (build_source(r, ln) for r, ln in zip(src.data or [], src.item_lines))}
+    sources = {s.id: s for s in (build_source(r, ln) for r, ln, _ in src.entries())}
     passages: list[Passage] = []
     for path in passage_files(root):
         located = read_yaml(path)
         rel = str(path.relative_to(project))
-        passages.extend(build_passage(r, rel, ln) for r, ln in zip(located.data or [], located.item_lines))
+        passages.extend(build_passage(r, rel, ln) for r, ln, _ in located.entries())
     topics = {
         str(t["id"]): Topic(str(t["id"]), bool(t.get("offer")), {lang: str(t[lang]) for lang in LANGUAGES})
         for t in read_yaml(root / "topics.yaml").data or []
@@ -264,7 +280,11 @@ def load(root: Path) -> KnowledgeBase:
     stopwords = {lang: frozenset(str(stop_raw.get(lang, "")).split()) for lang in LANGUAGES}
     triage = read_yaml(root / "triage.yaml").data or {}
     retrieval_file = root / "retrieval.yaml"
-    thresholds = {k: float(v) for k, v in ((read_yaml(retrieval_file).data or {}).get("thresholds") or {}).items()} if retrieval_file.exists() else {}
+    thresholds = (
+        {k: float(v) for k, v in ((read_yaml(retrieval_file).data or {}).get("thresholds") or {}).items()}
+        if retrieval_file.exists()
+        else {}
+    )
     source_texts = {
         s.id: (project / s.file).read_text(encoding="utf-8") for s in sources.values() if (project / s.file).exists()
     }

@@ -25,9 +25,18 @@ DEFAULT = "en"
 # question is recognised as such (and answered in English with the list of languages
 # the bot speaks) instead of being taken for Spanish or French.
 _LATIN_OTHERS = (
-    Language.PORTUGUESE, Language.GERMAN, Language.ITALIAN, Language.TAGALOG, Language.TURKISH,
-    Language.VIETNAMESE, Language.SOMALI, Language.SWAHILI, Language.POLISH, Language.ROMANIAN,
-    Language.DUTCH, Language.YORUBA,
+    Language.PORTUGUESE,
+    Language.GERMAN,
+    Language.ITALIAN,
+    Language.TAGALOG,
+    Language.TURKISH,
+    Language.VIETNAMESE,
+    Language.SOMALI,
+    Language.SWAHILI,
+    Language.POLISH,
+    Language.ROMANIAN,
+    Language.DUTCH,
+    Language.YORUBA,
 )
 _OURS = {Language.ENGLISH: "en", Language.FRENCH: "fr", Language.SPANISH: "es"}
 # Below this share of the letters, a script does not decide the language.
@@ -35,6 +44,7 @@ _SCRIPT_MAJORITY = 0.5
 # lingua's confidence needed to say a text is in a language the bot does not speak.
 _OTHER_CONFIDENCE = 0.6
 _SHORT_WORDS = 2
+_ARABIC_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,10 @@ class LanguageIdentifier:
         if not letters:
             return Detection(fallback or DEFAULT, guessed=True)
         arabic = sum(1 for ch in letters if is_arabic_char(ch))
-        if arabic / len(letters) > _SCRIPT_MAJORITY:
+        arabic_words = sum(1 for w in text.split() if sum(map(is_arabic_char, w)) > len(w) / 2)
+        # An Arabic question naming an English program ("شروط Temporary Resident Pathway")
+        # is Arabic; an English question quoting one Arabic word is not.
+        if arabic / len(letters) > _SCRIPT_MAJORITY or arabic_words >= _ARABIC_WORDS:
             return Detection("ar")
         latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
         if latin / len(letters) <= _SCRIPT_MAJORITY:

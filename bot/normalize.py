@@ -25,9 +25,7 @@ _SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "ar": "arabic"}
 # text display in an order other than the one it was written in; they are never needed
 # in a question. Marks (LRM, RLM, ALM) and joiners (ZWJ, ZWNJ) are kept: Arabic and
 # Persian words need them to render and to mean what they say.
-_BIDI_CONTROLS = dict.fromkeys(
-    [*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
-)
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None)
 _KEPT_FORMAT = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}
 
 _ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -102,9 +100,22 @@ def _strip_accents(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFD", word) if unicodedata.category(ch) != "Mn")
 
 
-# The Snowball Arabic stemmer leaves the conjunctions و (and) and ف (so) stuck to a
-# definite article: والمهاجرين and المهاجرين must meet.
-_ARABIC_CONJ_ARTICLE = re.compile(r"^[وف](?=ال..)")
+# The Snowball Arabic stemmer leaves clitics stuck to words: والمهاجرين, للفلسطينيين and
+# المهاجرين must meet. Larkey's light10 prefixes (Larkey, Ballesteros and Connell, 2002):
+# the conjunction و, then one definite-article form, each only when enough word remains.
+_LIGHT10_ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
+
+
+def _arabic_prefixes(word: str) -> str:
+    if len(word) >= 4 and word.startswith("و"):
+        word = word[1:]
+    for prefix in _LIGHT10_ARTICLES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            return word[len(prefix) :]
+    # The preposition بـ before an alef-initial word (بأولوية): few Arabic words begin "با".
+    if len(word) >= 6 and word.startswith("با"):
+        return word[1:]
+    return word
 
 
 @dataclass
@@ -124,10 +135,12 @@ class Analyzer:
         """Lower-cased words with their accents, stop words removed."""
         words = []
         for word in _TOKEN.findall(_lower(text)):
-            if self.language == "ar":
-                word = _ARABIC_CONJ_ARTICLE.sub("", word)
             if _strip_accents(word) in self.stopwords:
                 continue
+            if self.language == "ar":
+                word = _arabic_prefixes(word)
+                if word in self.stopwords:
+                    continue
             if len(word) == 1 and not word.isdigit():
                 continue
             words.append(word)

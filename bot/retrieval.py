@@ -31,6 +31,8 @@ DEFAULT_THRESHOLDS = {"coverage": 0.5, "cross_coverage": 0.6, "secondary_ratio":
 # Synonyms found through the glossary help ranking, but less than the words typed.
 EXPANSION_WEIGHT = 0.4
 MAX_PASSAGES = 3
+BM25_K1 = 1.5
+BM25_B = 0.75
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class _Index:
     phrases: list[tuple[frozenset[str], str]]
     entry_stems: dict[str, frozenset[str]]
     weak_stems: frozenset[str]
+    # the glossary concepts each passage names with one of their phrases, whole
+    doc_concepts: list[frozenset[str]]
 
     def idf(self, term: str) -> float:
         n = len(self.passages)
@@ -96,7 +100,7 @@ class Retriever:
             if lang == "en":
                 parts.append(p.quote)
             corpus.append(analyzer.terms_of_all(parts) or ["\u2205"])
-        bm25 = BM25Okapi(corpus)
+        bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B)
         doc_terms = [frozenset(doc) for doc in corpus]
         df: dict[str, int] = {}
         for terms in doc_terms:
@@ -115,7 +119,10 @@ class Retriever:
             entry_stems[entry.id] = frozenset(stems)
             if entry.weak:
                 weak |= stems
-        return _Index(lang, analyzer, passages, bm25, doc_terms, df, phrases, entry_stems, frozenset(weak))
+        doc_concepts = [frozenset(eid for stems, eid in phrases if stems <= terms) for terms in doc_terms]
+        return _Index(
+            lang, analyzer, passages, bm25, doc_terms, df, phrases, entry_stems, frozenset(weak), doc_concepts
+        )
 
     def _concepts(self, query_stems: frozenset[str], index: _Index) -> set[str]:
         return {entry_id for stems, entry_id in index.phrases if stems <= query_stems}
@@ -142,13 +149,18 @@ class Retriever:
         if searched != asked_in:
             # Mixed-language questions: words typed in English count as they are.
             concepts |= self._concepts(frozenset(index.analyzer.terms(text)), index)
-        # For each typed word, the stems that count as finding it in the searched index.
+        # A typed word is found in a passage when the passage has it, or names whole a
+        # glossary concept that the question names with a phrase containing the word.
+        term_concepts: dict[str, frozenset[str]] = {
+            term: frozenset(eid for stems, eid in source_index.phrases if term in stems and eid in concepts)
+            for term in query_set
+        }
+        same_language = searched == asked_in
         equivalents: dict[str, set[str]] = {}
         for term in query_set:
-            found = {term} if searched == asked_in or term in index.df else set()
-            for stems, entry_id in source_index.phrases:
-                if term in stems and entry_id in concepts:
-                    found |= index.entry_stems.get(entry_id, frozenset())
+            found = {term} if same_language or term in index.df else set()
+            for eid in term_concepts[term]:
+                found |= index.entry_stems.get(eid, frozenset())
             equivalents[term] = found
         weak = source_index.weak_stems
         weights: dict[str, float] = {}
@@ -158,7 +170,11 @@ class Retriever:
                 weights[s] = max(weights.get(s, 0.0), w)
         scores = _weighted_scores(index.bm25, weights)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: MAX_PASSAGES * 3]
-        hits = [self._hit(index, i, scores[i], query_set, equivalents, weak, source_index) for i in order if scores[i] > 0]
+        hits = [
+            self._hit(index, i, scores[i], query_set, term_concepts, same_language, weak, source_index)
+            for i in order
+            if scores[i] > 0
+        ]
         if not hits:
             return Result((), None)
         hits.sort(key=_rank_key)
@@ -179,11 +195,13 @@ class Retriever:
         i: int,
         score: float,
         query: Iterable[str],
-        equivalents: dict[str, set[str]],
+        term_concepts: dict[str, frozenset[str]],
+        same_language: bool,
         weak: frozenset[str],
         source_index: _Index,
     ) -> Hit:
         doc = index.doc_terms[i]
+        named = index.doc_concepts[i]
         total = matched = 0.0
         strong = 0
         for term in query:
@@ -191,7 +209,7 @@ class Retriever:
                 continue
             weight = source_index.idf(term)
             total += weight
-            if equivalents[term] & doc:
+            if ((same_language or term in index.df) and term in doc) or term_concepts[term] & named:
                 matched += weight
                 strong += 1
         coverage = matched / total if total else 0.0

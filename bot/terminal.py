@@ -61,7 +61,7 @@ def _parse_line(line: str) -> tuple[Any, Incoming | None, str]:
         return None, None, "not a JSON object"
     text = data.get("text")
     if not isinstance(text, str):
-        return data.get("id"), None, "no \"text\" string"
+        return data.get("id"), None, 'no "text" string'
     hint = data.get("lang") if isinstance(data.get("lang"), str) else None
     return data.get("id"), Incoming(text, language_hint=hint), ""
 

@@ -1,0 +1,88 @@
+"""The rules of the house, checked: module boundaries, docstrings, settings documented."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT = ROOT / "bot"
+CHANNEL_LIBRARIES = {"telegram", "twilio", "starlette", "uvicorn", "httpx"}
+STORAGE = {"sqlite_utils", "sqlite3", "bot.storage"}
+CHANNEL_MODULES = {"terminal", "telegram_channel", "whatsapp", "server"}
+CORE_MODULES = {"core", "retrieval", "triage", "language", "normalize", "knowledge", "i18n", "kbcheck"}
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def modules() -> list[Path]:
+    return sorted(BOT.glob("*.py"))
+
+
+def test_the_core_never_imports_a_channel_library_or_storage() -> None:
+    for path in modules():
+        if path.stem in CORE_MODULES:
+            bad = {n for n in imports(path) if n.split(".")[0] in CHANNEL_LIBRARIES or n in STORAGE}
+            assert not bad, f"{path.name} imports {bad}"
+
+
+def test_channels_never_touch_storage_directly() -> None:
+    for path in modules():
+        if path.stem in CHANNEL_MODULES:
+            bad = {n for n in imports(path) if n in STORAGE or n.split(".")[0] in STORAGE}
+            assert not bad, f"{path.name} imports {bad}"
+
+
+def test_no_grab_bag_modules() -> None:
+    assert not {p.stem for p in modules()} & {"utils", "helpers", "misc", "common"}
+
+
+def test_every_module_opens_with_a_docstring_saying_what_it_owns_and_may_import() -> None:
+    for path in modules():
+        if path.stem == "__init__":
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        assert doc, f"{path.name} has no docstring"
+        assert "May import" in doc, f"{path.name}: say what the module may import"
+
+
+def test_nothing_reads_the_environment_outside_settings_and_the_entry_point() -> None:
+    for path in modules():
+        if path.stem in ("settings", "__main__"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "os.environ" not in text and "getenv" not in text, path.name
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    names = set(re.findall(r'env(?:\.get\(|\[)"([A-Z_]+)"', (BOT / "settings.py").read_text(encoding="utf-8")))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert names, "settings.py reads no variable?"
+    missing = {n for n in names if f"`{n}`" not in readme}
+    assert not missing, f"undocumented settings: {missing}"
+
+
+def test_no_user_facing_literal_outside_the_catalogs() -> None:
+    # Replies are built in core.py: every sentence there goes through m._ or m.ngettext.
+    tree = ast.parse((BOT / "core.py").read_text(encoding="utf-8"))
+    translated: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("_", "ngettext"):
+            for arg in node.args:
+                for sub in ast.walk(arg):
+                    translated.add(id(sub))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in translated:
+            words = re.findall(r"[A-Za-z]{3,}", node.value)
+            is_sentence = len(words) >= 3 and node.value.rstrip().endswith((".", "!", "?", ":"))
+            assert not is_sentence or node.value.startswith(("\n", "The ", "A ", "Owns", "What")), node.value
