@@ -11,6 +11,7 @@ May import: the standard library, PyYAML, `bot.knowledge`, `bot.normalize`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +50,11 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 def numbers(text: str) -> set[str]:
     """The numbers a text states, in one spelling whatever the language's grouping."""
     return {n.lstrip("0") or "0" for n in _NUMBER.findall(fold(text))}
+
+
+@functools.lru_cache(maxsize=64)
+def _source_numbers(text: str) -> frozenset[str]:
+    return frozenset(numbers(text))
 
 
 class _Report:
@@ -245,7 +251,7 @@ def _check_passage(
     english = str(raw.get("en") or "")
     en_numbers = numbers(english)
     if english and source in source_text:
-        extra = en_numbers - numbers(source_text[source])
+        extra = en_numbers - _source_numbers(source_text[source])
         if extra:
             report.add(path, at("en", line), f"{pid}: en states {', '.join(sorted(extra))}, which the source does not")
     for lang in ("fr", "es", "ar"):

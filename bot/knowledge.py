@@ -14,16 +14,26 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from bot.normalize import LANGUAGES
 
 try:  # libyaml is several times faster; both give the same data and marks.
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Safe loading, with dates left as text: `kb check` validates them and says where,
+    instead of YAML failing on 2024-13-45 with no line."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, list[tuple[str, Any]]]] = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
 
 PASSAGE_FIELDS = frozenset(
     {
@@ -133,6 +143,7 @@ class GlossaryEntry:
     id: str
     terms: dict[str, tuple[str, ...]]
     weak: bool = False
+    numbers: bool = False  # its words ask for a figure ("how many")
 
 
 @dataclass(frozen=True)
@@ -273,6 +284,7 @@ def load(root: Path) -> KnowledgeBase:
             id=str(g["id"]),
             terms={lang: tuple(str(x) for x in (g.get(lang) or ())) for lang in LANGUAGES},
             weak=bool(g.get("weak")),
+            numbers=bool(g.get("numbers")),
         )
         for g in read_yaml(root / "glossary.yaml").data or []
     )

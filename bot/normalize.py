@@ -60,7 +60,8 @@ def sanitize(text: str) -> str:
 
     Idempotent. Keeps line breaks, tabs, Arabic joiners and directional marks.
     """
-    text = unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS)
+    # Characters are removed before composing, so that a second pass finds nothing to do.
+    text = text.translate(_BIDI_CONTROLS)
     kept = []
     for ch in text:
         cat = unicodedata.category(ch)
@@ -70,7 +71,7 @@ def sanitize(text: str) -> str:
             continue
         else:
             kept.append(ch)
-    return "".join(kept).strip()
+    return unicodedata.normalize("NFC", "".join(kept)).strip()
 
 
 def is_arabic_char(ch: str) -> bool:
@@ -78,14 +79,17 @@ def is_arabic_char(ch: str) -> bool:
 
 
 def _lower(text: str) -> str:
-    """NFKC, case folded, Arabic normalised, digits grouped; accents still there."""
+    """NFKC, case folded, Arabic normalised; accents still there."""
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.translate(_ARABIC_LETTERS)
     text = _ARABIC_DIACRITICS.sub("", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    text = _DIGIT_GROUPS.sub("", text)
-    text = _DECIMAL_COMMA.sub(".", text)
     return text.replace("’", "'").replace("‘", "'")
+
+
+def _numbers(text: str) -> str:
+    """43,200 / 43 200 / 43.200 as 43200, and 36,4 as 36.4."""
+    return _DECIMAL_COMMA.sub(".", _DIGIT_GROUPS.sub("", text))
 
 
 def fold(text: str) -> str:
@@ -93,7 +97,7 @@ def fold(text: str) -> str:
 
     Used for triage patterns and glossary phrases as well as for terms.
     """
-    return _strip_accents(_lower(text))
+    return _numbers(_strip_accents(_lower(text)))
 
 
 def _strip_accents(word: str) -> str:
@@ -132,9 +136,9 @@ class Analyzer:
         self.stopwords = frozenset(fold(w) for w in self.stopwords)
 
     def words(self, text: str) -> list[str]:
-        """Lower-cased words with their accents, stop words removed."""
+        """Folded words (no accents), stop words removed."""
         words = []
-        for word in _TOKEN.findall(_lower(text)):
+        for word in _TOKEN.findall(fold(text)):
             if _strip_accents(word) in self.stopwords:
                 continue
             if self.language == "ar":
@@ -149,8 +153,8 @@ class Analyzer:
     def stem(self, word: str) -> str:
         cached = self._cache.get(word)
         if cached is None:
-            # Snowball's French and Spanish rules read accents: stem first, fold after,
-            # so that "refugies" and "réfugiés" meet.
+            # Accents are folded before stemming: people often type without them, and
+            # "refugies" and "réfugiés" must give the same stem.
             cached = word if word[0].isdigit() else _strip_accents(self._stemmer.stemWord(word))
             if len(self._cache) < 200_000:
                 self._cache[word] = cached

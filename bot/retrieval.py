@@ -18,19 +18,23 @@ May import: the standard library, rank-bm25, `bot.knowledge`, `bot.normalize`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rank_bm25 import BM25Okapi
 
 from bot.knowledge import KnowledgeBase, Passage
-from bot.normalize import LANGUAGES, Analyzer
+from bot.normalize import LANGUAGES, Analyzer, fold
 
 # Used until `kb calibrate` has written knowledge/retrieval.yaml.
 DEFAULT_THRESHOLDS = {"coverage": 0.5, "cross_coverage": 0.6, "secondary_ratio": 0.6}
 # Synonyms found through the glossary help ranking, but less than the words typed.
 EXPANSION_WEIGHT = 0.4
 MAX_PASSAGES = 3
+# A question asking for a figure weighs a passage that states none this much less.
+NO_FIGURE_WEIGHT = 0.5
+_FIGURE = re.compile(r"\d")
 BM25_K1 = 1.5
 BM25_B = 0.75
 
@@ -71,6 +75,9 @@ class _Index:
     weak_stems: frozenset[str]
     # the glossary concepts each passage names with one of their phrases, whole
     doc_concepts: list[frozenset[str]]
+    # does each passage state a figure; and the words that ask for one, folded
+    has_figure: list[bool]
+    asks_figure: re.Pattern[str] | None
 
     def idf(self, term: str) -> float:
         n = len(self.passages)
@@ -120,8 +127,12 @@ class Retriever:
             if entry.weak:
                 weak |= stems
         doc_concepts = [frozenset(eid for stems, eid in phrases if stems <= terms) for terms in doc_terms]
+        has_figure = [bool(_FIGURE.search(p.texts[lang])) for p in passages]
+        asking = [fold(t) for e in self.kb.glossary if e.numbers for t in e.terms.get(lang, ())]
+        asks_figure = re.compile(r"\b(?:" + "|".join(map(re.escape, asking)) + r")\b") if asking else None
         return _Index(
-            lang, analyzer, passages, bm25, doc_terms, df, phrases, entry_stems, frozenset(weak), doc_concepts
+            lang, analyzer, passages, bm25, doc_terms, df, phrases, entry_stems, frozenset(weak), doc_concepts,
+            has_figure, asks_figure,
         )
 
     def _concepts(self, query_stems: frozenset[str], index: _Index) -> set[str]:
@@ -169,6 +180,9 @@ class Retriever:
                 w = 1.0 if s == term else EXPANSION_WEIGHT
                 weights[s] = max(weights.get(s, 0.0), w)
         scores = _weighted_scores(index.bm25, weights)
+        asks = source_index.asks_figure
+        if asks is not None and asks.search(fold(text)):
+            scores = [s if index.has_figure[i] else s * NO_FIGURE_WEIGHT for i, s in enumerate(scores)]
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: MAX_PASSAGES * 3]
         hits = [
             self._hit(index, i, scores[i], query_set, term_concepts, same_language, weak, source_index)
@@ -184,10 +198,10 @@ class Retriever:
         if best.coverage < threshold or best.strong_matches == 0:
             return Result((), best)
         ratio = self.thresholds["secondary_ratio"]
-        chosen = [best] + [
+        candidates = [
             h for h in hits[1:] if h.score >= ratio * best.score and h.coverage >= threshold and h.strong_matches
         ]
-        return Result(tuple(chosen[:MAX_PASSAGES]), best)
+        return Result(tuple(_diverse(best, candidates, index)), best)
 
     def _hit(
         self,
@@ -220,6 +234,33 @@ def _rank_key(h: Hit) -> float:
     """BM25 relevance weighted by how much of the question the passage covers: a passage
     that repeats one word of the question must not beat one that answers all of it."""
     return -h.score * h.coverage
+
+
+# Maximal marginal relevance: how much a passage's overlap with those already chosen
+# counts against it. Three passages saying the same thing answer less than three that
+# each add something.
+MMR_PENALTY = 0.5
+
+
+def _diverse(best: Hit, candidates: list[Hit], index: _Index) -> list[Hit]:
+    terms = {id(h): index.doc_terms[index.passages.index(h.passage)] for h in [best, *candidates]}
+    top = -_rank_key(best) or 1.0
+    chosen = [best]
+    pool = list(candidates)
+    while pool and len(chosen) < MAX_PASSAGES:
+
+        def value(h: Hit) -> float:
+            overlap = max(_jaccard(terms[id(h)], terms[id(c)]) for c in chosen)
+            return -_rank_key(h) / top - MMR_PENALTY * overlap
+
+        pick = max(pool, key=value)
+        chosen.append(pick)
+        pool.remove(pick)
+    return chosen
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 def _weighted_scores(bm25: BM25Okapi, weights: dict[str, float]) -> list[float]:

@@ -41,12 +41,6 @@ def analyzer(language: str) -> Analyzer:
 # sanitize
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: sanitize normalises to NFC before removing control and format characters, "
-    "so removing one can leave a letter and its accent side by side, which the next call composes",
-)
 @PROPERTY
 @given(st.text())
 @example("e\u200b\u0301")  # e, ZERO WIDTH SPACE, COMBINING ACUTE: "é" decomposed, then composed
@@ -96,12 +90,6 @@ def test_sanitize_removes_a_right_to_left_override_but_keeps_the_words() -> None
 # fold
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="bug: fold joins digit groups before it strips accents, so a combining mark between "
-    "a digit and its group separator hides the group until the text is folded again",
-)
 @PROPERTY
 @given(st.text())
 @example("1,\u0301000")  # 1, comma, COMBINING ACUTE, 000
@@ -155,11 +143,6 @@ def test_fold_reads_a_decimal_comma_as_a_decimal_point() -> None:
 # Analyzer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Snowball stems 'réfugiés' to 'réfugi' but 'refugies' to 'refug'; "
-    "folding accents after stemming does not make them meet",
-)
 def test_french_refugies_with_and_without_accents_give_the_same_terms() -> None:
     fr = analyzer("fr")
     assert fr.terms("réfugiés") == fr.terms("refugies")
@@ -191,14 +174,7 @@ def test_stop_words_are_dropped_from_a_question(language: str, question: str, te
     "language",
     [
         "en",
-        pytest.param(
-            "fr",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="finding: 'puis-je' and 'dois-je' in stopwords.yaml never match, because the "
-                "analyzer splits words at hyphens: 'puis' and 'dois' stay as terms",
-            ),
-        ),
+        "fr",
         "es",
         "ar",
     ],
