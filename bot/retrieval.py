@@ -46,6 +46,7 @@ class Hit:
     coverage: float
     strong_matches: int
     searched: str  # the language of the index that found it
+    doc: int = -1  # its position in that index
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ class Retriever:
                 matched += weight
                 strong += 1
         coverage = matched / total if total else 0.0
-        return Hit(index.passages[i], float(score), coverage, strong, index.language)
+        return Hit(index.passages[i], float(score), coverage, strong, index.language, i)
 
 
 def _rank_key(h: Hit) -> float:
@@ -243,7 +244,7 @@ MMR_PENALTY = 0.5
 
 
 def _diverse(best: Hit, candidates: list[Hit], index: _Index) -> list[Hit]:
-    terms = {id(h): index.doc_terms[index.passages.index(h.passage)] for h in [best, *candidates]}
+    terms = {id(h): index.doc_terms[h.doc] for h in [best, *candidates]}
     top = -_rank_key(best) or 1.0
     chosen = [best]
     pool = list(candidates)
