@@ -12,14 +12,13 @@ settings and app modules.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import yaml
 
-from bot.knowledge import load
+from bot.knowledge import load, normalize_quote
 from bot.language import LanguageIdentifier
 from bot.retrieval import Retriever
 from bot.settings import Settings
@@ -42,10 +41,6 @@ class Observation:
     cross_hit: bool
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("\\$", "$")).strip().lower()
-
-
 def read_cases(path: Path) -> list[Case]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return [
@@ -61,12 +56,12 @@ def observe(retriever: Retriever, cases: list[Case]) -> list[Observation]:
     for case in cases:
         row: dict[str, Any] = {}
         for label, searched in (("own", case.language), ("cross", "en")):
-            result = retriever._search_in(case.question, case.language, searched)
+            result = retriever.search_in(case.question, case.language, searched)
             hits = result.hits
-            gold = [_norm(g) for g in case.gold]
+            gold = [normalize_quote(g).lower() for g in case.gold]
             row[label] = (
                 result.best.coverage if result.best else 0.0,
-                any(any(g in _norm(h.passage.quote) for g in gold) for h in hits[:3]),
+                any(any(g in normalize_quote(h.passage.quote).lower() for g in gold) for h in hits[:3]),
             )
         out.append(Observation(case, row["own"][0], row["own"][1], row["cross"][0], row["cross"][1]))
     return out
@@ -112,7 +107,7 @@ def calibrate(settings: Settings, out: TextIO) -> int:
         "off_topic_questions_declined": f"{declined}/{len(declines)}",
     }
     document = {
-        "thresholds": {"coverage": coverage, "cross_coverage": cross, "secondary_ratio": 0.6},
+        "thresholds": {"coverage": coverage, "cross_coverage": cross},
         "calibrated_on": "knowledge/calibration.yaml",
         "figures": figures,
     }

@@ -21,7 +21,6 @@ from bot.normalize import sanitize
 from bot.retrieval import Result, Retriever
 from bot.triage import Triage
 
-KINDS = ("answer", "no_answer", "handoff", "emergency")
 # Long messages are read up to here for retrieval (triage reads all of it): a question
 # is a few sentences, and BM25 over a page of text matches everything a little.
 READ_LIMIT = 2000

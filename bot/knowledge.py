@@ -35,6 +35,7 @@ class _Loader(_Base):  # type: ignore[misc]
         for key, resolvers in _Base.yaml_implicit_resolvers.items()
     }
 
+
 PASSAGE_FIELDS = frozenset(
     {
         "id",
@@ -209,10 +210,6 @@ def read_yaml(path: Path) -> Located:
 
 def passage_files(root: Path) -> list[Path]:
     return sorted((root / "passages").glob("*.yaml"))
-
-
-def note_files(root: Path) -> list[Path]:
-    return sorted((root / "notes").glob("*.md")) if (root / "notes").is_dir() else []
 
 
 def _date_or_none(value: object) -> date | None:

@@ -54,7 +54,6 @@ class Detection:
 
     language: str
     supported: bool = True
-    guessed: bool = False  # decided by the hint or the default, not by the text
 
 
 @dataclass
@@ -75,7 +74,7 @@ class LanguageIdentifier:
         fallback = next((lang for lang in (saved, hint) if lang in SUPPORTED), None)
         letters = [ch for ch in text if ch.isalpha()]
         if not letters:
-            return Detection(fallback or DEFAULT, guessed=True)
+            return Detection(fallback or DEFAULT)
         arabic = sum(1 for ch in letters if is_arabic_char(ch))
         arabic_words = sum(1 for w in text.split() if sum(map(is_arabic_char, w)) > len(w) / 2)
         # An Arabic question naming an English program ("شروط Temporary Resident Pathway")
@@ -87,10 +86,10 @@ class LanguageIdentifier:
             return Detection(DEFAULT, supported=False)
         words = text.split()
         if len(words) <= _SHORT_WORDS and fallback:
-            return Detection(fallback, guessed=True)
+            return Detection(fallback)
         values = self._detector.compute_language_confidence_values(text)
         if not values:
-            return Detection(fallback or DEFAULT, guessed=True)
+            return Detection(fallback or DEFAULT)
         top = values[0]
         if top.language in _OURS:
             return Detection(_OURS[top.language])
@@ -99,4 +98,4 @@ class LanguageIdentifier:
         ours = [v for v in values if v.language in _OURS]
         if ours and ours[0].value > 0:
             return Detection(_OURS[ours[0].language])
-        return Detection(fallback or DEFAULT, guessed=True)
+        return Detection(fallback or DEFAULT)

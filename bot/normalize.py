@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import Stemmer
@@ -162,9 +161,3 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         return [self.stem(w) for w in self.words(text)]
-
-    def terms_of_all(self, texts: Iterable[str]) -> list[str]:
-        out: list[str] = []
-        for t in texts:
-            out.extend(self.terms(t))
-        return out

@@ -35,8 +35,6 @@ MAX_PASSAGES = 3
 # A question asking for a figure weighs a passage that states none this much less.
 NO_FIGURE_WEIGHT = 0.5
 _FIGURE = re.compile(r"\d")
-BM25_K1 = 1.5
-BM25_B = 0.75
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,6 @@ class Result:
 
     hits: tuple[Hit, ...]
     best: Hit | None
-    cross_language: bool = False
 
     @property
     def answered(self) -> bool:
@@ -107,8 +104,8 @@ class Retriever:
             parts = [p.texts[lang], *(self.kb.topics[t].labels[lang] for t in p.topics if t in self.kb.topics)]
             if lang == "en":
                 parts.append(p.quote)
-            corpus.append(analyzer.terms_of_all(parts) or ["\u2205"])
-        bm25 = BM25Okapi(corpus, k1=BM25_K1, b=BM25_B)
+            corpus.append(analyzer.terms("\n".join(parts)) or ["\u2205"])
+        bm25 = BM25Okapi(corpus)
         doc_terms = [frozenset(doc) for doc in corpus]
         df: dict[str, int] = {}
         for terms in doc_terms:
@@ -132,8 +129,18 @@ class Retriever:
         asking = [fold(t) for e in self.kb.glossary if e.numbers for t in e.terms.get(lang, ())]
         asks_figure = re.compile(r"\b(?:" + "|".join(map(re.escape, asking)) + r")\b") if asking else None
         return _Index(
-            lang, analyzer, passages, bm25, doc_terms, df, phrases, entry_stems, frozenset(weak), doc_concepts,
-            has_figure, asks_figure,
+            lang,
+            analyzer,
+            passages,
+            bm25,
+            doc_terms,
+            df,
+            phrases,
+            entry_stems,
+            frozenset(weak),
+            doc_concepts,
+            has_figure,
+            asks_figure,
         )
 
     def _concepts(self, query_stems: frozenset[str], index: _Index) -> set[str]:
@@ -141,16 +148,15 @@ class Retriever:
 
     def search(self, text: str, lang: str) -> Result:
         """The passages that answer `text`, asked in `lang`."""
-        own = self._search_in(text, lang, lang)
+        own = self.search_in(text, lang, lang)
         if own.answered or lang == "en":
             return own
         # The question's language found nothing: ask the English text through the glossary.
-        english = self._search_in(text, lang, "en")
-        if english.answered:
-            return Result(english.hits, english.best, cross_language=True)
-        return own
+        english = self.search_in(text, lang, "en")
+        return english if english.answered else own
 
-    def _search_in(self, text: str, asked_in: str, searched: str) -> Result:
+    def search_in(self, text: str, asked_in: str, searched: str) -> Result:
+        """Search one language's index (`searched`) with a question asked in `asked_in`."""
         source_index = self._indexes[asked_in]
         index = self._indexes[searched]
         query = source_index.analyzer.terms(text)
@@ -167,10 +173,12 @@ class Retriever:
             term: frozenset(eid for stems, eid in source_index.phrases if term in stems and eid in concepts)
             for term in query_set
         }
-        same_language = searched == asked_in
+        # Words that can be found as typed: all of them in their own language; in English,
+        # those the English text has too (names, acronyms, numbers).
+        literal = query_set if searched == asked_in else frozenset(t for t in query_set if t in index.df)
         equivalents: dict[str, set[str]] = {}
         for term in query_set:
-            found = {term} if same_language or term in index.df else set()
+            found = {term} if term in literal else set()
             for eid in term_concepts[term]:
                 found |= index.entry_stems.get(eid, frozenset())
             equivalents[term] = found
@@ -186,7 +194,7 @@ class Retriever:
             scores = [s if index.has_figure[i] else s * NO_FIGURE_WEIGHT for i, s in enumerate(scores)]
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[: MAX_PASSAGES * 3]
         hits = [
-            self._hit(index, i, scores[i], query_set, term_concepts, same_language, weak, source_index)
+            self._hit(index, i, scores[i], query_set, term_concepts, literal, weak, source_index)
             for i in order
             if scores[i] > 0
         ]
@@ -211,7 +219,7 @@ class Retriever:
         score: float,
         query: Iterable[str],
         term_concepts: dict[str, frozenset[str]],
-        same_language: bool,
+        literal: frozenset[str],
         weak: frozenset[str],
         source_index: _Index,
     ) -> Hit:
@@ -224,7 +232,7 @@ class Retriever:
                 continue
             weight = source_index.idf(term)
             total += weight
-            if ((same_language or term in index.df) and term in doc) or term_concepts[term] & named:
+            if (term in literal and term in doc) or term_concepts[term] & named:
                 matched += weight
                 strong += 1
         coverage = matched / total if total else 0.0
