@@ -1,4 +1,4 @@
-"""The command line: `python -m bot chat | ask | kb check | kb calibrate`.
+"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate`.
 
 Owns parsing arguments, reading settings once from the environment, and exit codes.
 
@@ -13,6 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import Settings, SettingsError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
 
 
 def _stdio_utf8() -> None:
@@ -30,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ask.add_argument("question", nargs="*", help="the question (omit with --jsonl)")
     ask.add_argument("--jsonl", action="store_true", help="read JSON lines on stdin, write JSON lines")
     ask.add_argument("--lang", help="a language hint (en, fr, es, ar), as a channel would give")
+    serve = commands.add_parser("serve", help="run the web server for Telegram and WhatsApp")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})")
+    serve.add_argument("--polling", action="store_true", help="fetch Telegram updates by long polling (no webhook)")
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     kb_commands.add_parser("check", help="validate the knowledge base")
@@ -45,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "kb":
         return _kb(args.kb_command, settings)
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.polling)
 
     from bot.app import build_bot
     from bot.core import Incoming
@@ -59,6 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     question = " ".join(args.question)
     print(for_terminal(bot.handle(Incoming(question, language_hint=args.lang))))
+    return 0
+
+
+def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
+    import uvicorn
+
+    from bot.app import build_conversations
+    from bot.server import configure_logging, create_app
+
+    configure_logging(settings.log_level)
+    app = create_app(settings, build_conversations(settings), polling=polling)
+    # uvicorn's access log would record callers' addresses: off. Its other logs go
+    # through the configuration above.
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
     return 0
 
 

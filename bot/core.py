@@ -77,7 +77,7 @@ class Bot:
     def __post_init__(self) -> None:
         self.retriever = Retriever(self.kb)
         self.triage = Triage.from_rules(self.kb.triage)
-        self.languages = LanguageIdentifier()
+        self.languages = LanguageIdentifier(self.kb.stopwords)
 
     def handle(self, message: Incoming) -> Reply:
         text = sanitize(message.text)

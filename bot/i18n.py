@@ -1,10 +1,12 @@
 """The bot's own words in four languages: gettext catalogs under `locales/`, and dates.
 
-Owns loading the catalogs (Babel), choosing plural forms, and formatting dates for a
-user's locale. A compiled `messages.mo` is used when it is newer than its `.po`;
-otherwise the `.po` is compiled in memory, so a fresh checkout needs no build step.
+Owns loading the catalogs (Babel), choosing plural forms, formatting dates for a
+user's locale, and marking Arabic lines right-to-left for display. A compiled
+`messages.mo` is used when it is newer than its `.po`; otherwise the `.po` is compiled
+in memory, so a fresh checkout needs no build step.
 
-May import: the standard library, Babel, `bot.knowledge` (for `PartialDate`).
+May import: the standard library, Babel, `bot.knowledge` (for `PartialDate`) and
+`bot.normalize` (for the languages and Arabic letters).
 """
 
 from __future__ import annotations
@@ -20,10 +22,26 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from bot.knowledge import PartialDate
-from bot.normalize import LANGUAGES
+from bot.normalize import LANGUAGES, is_arabic_char
 
 DOMAIN = "messages"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
+RLM = "\u200f"
+
+
+def right_to_left(text: str, language: str) -> str:
+    """`text` with a right-to-left mark opening each Arabic line of an Arabic reply.
+
+    Terminals and chat apps choose a line's direction from its first strong letter; a
+    line such as "[1] Title — publisher, ٢٨ فبراير ٢٠٢٤" would otherwise be laid out left
+    to right inside an Arabic reply. The mark is invisible and changes no letter."""
+    if language != "ar":
+        return text
+    lines = text.split("\n")
+    return "\n".join(
+        RLM + line if any(is_arabic_char(ch) for ch in line) and not line.startswith(RLM) else line
+        for line in lines
+    )
 
 
 def _load(locales: Path, lang: str) -> Translations:

@@ -4,19 +4,24 @@ Owns language identification: Arabic script decides Arabic; other scripts are
 languages the bot does not speak; Latin text is identified by lingua among English,
 French, Spanish and the other languages newcomers often write in. When the text is too
 short to tell (one or two words, or none), the user's saved choice, then the channel's
-hint, decide.
+hint, decide. Low-accuracy trigram models confuse short Spanish with Tagalog or
+Portuguese ("Necesito un abogado para mi caso"): when lingua names another language,
+the function words of ours (knowledge/stopwords.yaml) and Spanish's inverted marks can
+still show the text is one of ours.
 
 May import: the standard library, lingua, `bot.normalize`.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-from bot.normalize import LANGUAGES, is_arabic_char
+from bot.normalize import LANGUAGES, fold, is_arabic_char
 
 SUPPORTED = frozenset(LANGUAGES)
 DEFAULT = "en"
@@ -56,8 +61,17 @@ class Detection:
     supported: bool = True
 
 
+# Function words that show a text is in one of our languages despite lingua: at least
+# this many, and this share of the words, more than any other of ours has.
+_FUNCTION_WORDS = 2
+_FUNCTION_SHARE = 0.35
+_WORD = re.compile(r"\w+")
+
+
 @dataclass
 class LanguageIdentifier:
+    # Stop words per language, folded (knowledge/stopwords.yaml).
+    function_words: Mapping[str, frozenset[str]] = field(default_factory=dict)
     _detector: LanguageDetector = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -93,9 +107,25 @@ class LanguageIdentifier:
         top = values[0]
         if top.language in _OURS:
             return Detection(_OURS[top.language])
+        ours_by_words = self._by_function_words(text)
+        if ours_by_words is not None:
+            return Detection(ours_by_words)
         if top.value >= _OTHER_CONFIDENCE and len(words) > _SHORT_WORDS:
             return Detection(DEFAULT, supported=False)
         ours = [v for v in values if v.language in _OURS]
         if ours and ours[0].value > 0:
             return Detection(_OURS[ours[0].language])
         return Detection(fallback or DEFAULT)
+
+    def _by_function_words(self, text: str) -> str | None:
+        if "¿" in text or "¡" in text:
+            return "es"
+        words = [fold(w) for w in _WORD.findall(text)]
+        counts = sorted(
+            ((sum(w in self.function_words.get(lang, ()) for w in words), lang) for lang in _OURS.values()),
+            reverse=True,
+        )
+        (best, lang), (second, _) = counts[0], counts[1]
+        if best >= _FUNCTION_WORDS and best / len(words) >= _FUNCTION_SHARE and best > second:
+            return lang
+        return None

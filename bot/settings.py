@@ -2,19 +2,23 @@
 
 Owns the names, defaults and parsing of the environment variables. Nothing reads the
 environment anywhere else, and nothing here runs at import time: `Settings.from_env`
-is called once by the entry point and the value is passed down.
+is called once by the entry point and the value is passed down. Secrets are kept out
+of the value's repr, so that printing or logging settings never shows them.
 
 May import: the standard library only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TELEGRAM_API = "https://api.telegram.org"
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(ValueError):
@@ -27,6 +31,19 @@ class Settings:
     locales_dir: Path = PROJECT_ROOT / "locales"
     # Fixes "today" for reproducible replies (dates of ended measures, stale notices).
     today: date | None = None
+    # The database and the generated pepper live here.
+    data_dir: Path = PROJECT_ROOT / "data"
+    pepper: str = field(default="", repr=False)
+    telegram_token: str = field(default="", repr=False)
+    telegram_webhook_secret: str = field(default="", repr=False)
+    telegram_api_base_url: str = TELEGRAM_API
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_whatsapp_from: str = field(default="", repr=False)
+    public_base_url: str = ""
+    retention_days: int = 30
+    rate_limit_per_minute: int = 20
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -36,8 +53,43 @@ class Settings:
                 today = date.fromisoformat(env["BOT_TODAY"])
             except ValueError as exc:
                 raise SettingsError(f"BOT_TODAY must be a date like 2026-01-31, not {env['BOT_TODAY']!r}") from exc
+        public = (env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/")
+        if public and not public.startswith(("https://", "http://")):
+            raise SettingsError(f"PUBLIC_BASE_URL must start with https://, not {public!r}")
+        secret = (env.get("TELEGRAM_WEBHOOK_SECRET") or "").strip()
+        if secret and not _SECRET_TOKEN.fullmatch(secret):
+            # Telegram's own rule for secret_token; anything else makes setWebhook fail.
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
+        level = (env.get("BOT_LOG_LEVEL") or cls.log_level).upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(f"BOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
         return cls(
             knowledge_dir=Path(env.get("BOT_KNOWLEDGE_DIR") or cls.knowledge_dir),
             locales_dir=Path(env.get("BOT_LOCALES_DIR") or cls.locales_dir),
             today=today,
+            data_dir=Path(env.get("BOT_DATA_DIR") or cls.data_dir),
+            pepper=env.get("BOT_PEPPER") or "",
+            telegram_token=(env.get("TELEGRAM_BOT_TOKEN") or "").strip(),
+            telegram_webhook_secret=secret,
+            telegram_api_base_url=(env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API).strip().rstrip("/"),
+            twilio_account_sid=(env.get("TWILIO_ACCOUNT_SID") or "").strip(),
+            twilio_auth_token=(env.get("TWILIO_AUTH_TOKEN") or "").strip(),
+            twilio_whatsapp_from=(env.get("TWILIO_WHATSAPP_FROM") or "").strip(),
+            public_base_url=public,
+            retention_days=_positive(env, "BOT_RETENTION_DAYS", cls.retention_days),
+            rate_limit_per_minute=_positive(env, "BOT_RATE_LIMIT", cls.rate_limit_per_minute),
+            log_level=level,
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettingsError(f"{name} must be a whole number of 1 or more, not {raw!r}")
+    return value

@@ -4,7 +4,7 @@ Owns turning terminal input into `Incoming` messages and `Reply` values into wha
 terminal shows, and the JSON lines contract of `../shared/eval/README.md`: one JSON
 object in, one out, in order, flushed per line, stable field names.
 
-May import: the standard library and `bot.core`, `bot.i18n`, `bot.normalize`.
+May import: the standard library and `bot.core`, `bot.i18n`.
 """
 
 from __future__ import annotations
@@ -14,19 +14,12 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from bot.core import Bot, Incoming, Reply
-from bot.i18n import LANGUAGE_NAMES
-from bot.normalize import is_arabic_char
-
-RLM = "\u200f"
+from bot.i18n import LANGUAGE_NAMES, RLM, right_to_left
 
 
 def for_terminal(reply: Reply) -> str:
-    """The reply as a terminal shows it. Arabic lines start with a right-to-left mark so
-    that terminals which lay out bidirectional text start them on the right."""
-    lines = reply.text.split("\n")
-    if reply.language == "ar":
-        lines = [RLM + line if any(is_arabic_char(ch) for ch in line) else line for line in lines]
-    return "\n".join(lines)
+    """The reply as a terminal shows it, Arabic lines marked right-to-left."""
+    return right_to_left(reply.text, reply.language)
 
 
 def as_json(reply: Reply, message_id: Any) -> dict[str, Any]:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from telegram.request import BaseRequest
+from twilio.request_validator import RequestValidator
 
 from bot.app import build_bot
+from bot.conversation import Conversations
 from bot.core import Bot, Incoming, Reply
+from bot.keys import Keys
 from bot.settings import Settings
+from bot.storage import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 21)
@@ -26,3 +35,172 @@ def ask(bot: Bot):  # type: ignore[no-untyped-def]
         return bot.handle(Incoming(text, language_hint=hint, saved_language=saved))
 
     return _ask
+
+
+# -- channels and memory -------------------------------------------------------------
+
+PEPPER = "test-pepper-0123456789abcdef"
+PUBLIC_URL = "https://bot.example.org"
+TWILIO_TOKEN = "twilio-test-auth-token"
+TELEGRAM_TOKEN = "123456:TEST-token"
+TELEGRAM_SECRET = "webhook-secret_42"
+
+
+@dataclass
+class Clock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+class RecordingRequest(BaseRequest):
+    """python-telegram-bot's network edge, recording calls instead of making them.
+    `failures` holds (status, body) answers to give before the normal ones."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.failures: list[tuple[int, dict[str, Any]]] = []
+        self._message_id = 0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def do_request(  # type: ignore[override]
+        self, url: str, method: str, request_data: Any = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        name = url.rsplit("/", 1)[-1]
+        params = dict(request_data.parameters) if request_data is not None else {}
+        self.calls.append(Call(name, params))
+        if self.failures:
+            status, body = self.failures.pop(0)
+            return status, json.dumps(body).encode()
+        result: Any = True
+        if name == "sendMessage":
+            self._message_id += 1
+            result = {
+                "message_id": self._message_id,
+                "date": 0,
+                "chat": {"id": params.get("chat_id"), "type": "private"},
+                "text": params.get("text", ""),
+            }
+        elif name == "getUpdates":
+            result = []
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def sent(self) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == "sendMessage"]
+
+
+def channel_settings(data_dir: Path, **changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "today": TODAY,
+        "data_dir": data_dir,
+        "pepper": PEPPER,
+        "telegram_token": TELEGRAM_TOKEN,
+        "telegram_webhook_secret": TELEGRAM_SECRET,
+        "telegram_api_base_url": "http://telegram.invalid",
+        "twilio_account_sid": "AC0000",
+        "twilio_auth_token": TWILIO_TOKEN,
+        "twilio_whatsapp_from": "whatsapp:+10000000000",
+        "public_base_url": PUBLIC_URL,
+    }
+    values.update(changes)
+    return Settings(**values)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def conversations(bot: Bot, tmp_path: Path, clock: Clock) -> Iterator[Conversations]:
+    conv = Conversations(bot, Store.open(tmp_path), Keys(PEPPER.encode()), clock=clock)
+    yield conv
+    conv.store.close()
+
+
+def telegram_update(
+    update_id: int,
+    text: str | None = "hello",
+    *,
+    user_id: int = 777001,
+    language_code: str | None = "en",
+    chat_type: str = "private",
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Telegram update as the Bot API sends it (the shape of a captured one)."""
+    sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Amal", "username": "amal_k"}
+    if language_code:
+        sender["language_code"] = language_code
+    message: dict[str, Any] = {
+        "message_id": update_id,
+        "date": 1763726400,
+        "chat": {"id": user_id, "type": chat_type, "first_name": "Amal", "username": "amal_k"},
+        "from": sender,
+    }
+    if text is not None:
+        message["text"] = text
+    message.update(extra or {})
+    return {"update_id": update_id, "message": message}
+
+
+def button_press(update_id: int, data: str, *, user_id: int = 777001, language_code: str = "en") -> dict[str, Any]:
+    sender = {"id": user_id, "is_bot": False, "first_name": "Amal", "language_code": language_code}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": sender,
+            "chat_instance": "ci",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 1763726400,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": 1, "is_bot": True, "first_name": "newcomer-bot"},
+                "text": "…",
+            },
+        },
+    }
+
+
+def signed_whatsapp(
+    form: dict[str, str], url: str = PUBLIC_URL + "/whatsapp", token: str = TWILIO_TOKEN
+) -> dict[str, str]:
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)}
+
+
+def whatsapp_form(sid: str, body: str, sender: str = "whatsapp:+15145550123", **extra: str) -> dict[str, str]:
+    form = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": "AC0000",
+        "From": sender,
+        "To": "whatsapp:+10000000000",
+        "Body": body,
+        "NumMedia": "0",
+        "ProfileName": "Amal Khalil",
+        "WaId": sender.removeprefix("whatsapp:+"),
+    }
+    form.update(extra)
+    return form

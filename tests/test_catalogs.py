@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
 import subprocess
@@ -55,6 +56,27 @@ def test_the_template_holds_every_message_in_the_code(tmp_path: Path) -> None:
     with fresh.open("rb") as fh:
         extracted = {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(fh) if m.id}
     assert extracted == template_ids(), "run the extract and update commands of the README"
+
+
+def test_every_translated_call_in_the_code_is_one_babel_extracts() -> None:
+    # Babel's extractor does not look inside f-strings: m._("...") written there is
+    # shown untranslated. Every literal passed to _ or ngettext must be in the template.
+    ids = template_ids()
+    missing = []
+    for path in sorted((ROOT / "bot").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if node.func.attr == "_" and args:
+                key: object = args[0]
+            elif node.func.attr == "ngettext" and len(args) >= 2:
+                key = (args[0], args[1])
+            else:
+                continue
+            if key not in ids:
+                missing.append(f"{path.name}:{node.lineno}")
+    assert not missing, f"not extracted (inside an f-string?): {missing}"
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -6,12 +6,28 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 CHANNEL_LIBRARIES = {"telegram", "twilio", "starlette", "uvicorn", "httpx"}
 STORAGE = {"sqlite_utils", "sqlite3", "bot.storage"}
 CHANNEL_MODULES = {"terminal", "telegram_channel", "whatsapp", "server"}
-CORE_MODULES = {"core", "retrieval", "triage", "language", "normalize", "knowledge", "i18n", "kbcheck"}
+CORE_MODULES = {
+    "core",
+    "retrieval",
+    "triage",
+    "language",
+    "normalize",
+    "knowledge",
+    "i18n",
+    "kbcheck",
+    "calibration",
+    "splitting",
+    "settings",
+}
+# The conversation layer and what it builds on may use storage, never a channel library.
+CHANNEL_FREE_MODULES = CORE_MODULES | {"conversation", "storage", "keys"}
 
 
 def imports(path: Path) -> set[str]:
@@ -34,6 +50,20 @@ def test_the_core_never_imports_a_channel_library_or_storage() -> None:
         if path.stem in CORE_MODULES:
             bad = {n for n in imports(path) if n.split(".")[0] in CHANNEL_LIBRARIES or n in STORAGE}
             assert not bad, f"{path.name} imports {bad}"
+
+
+def test_memory_and_storage_never_import_a_channel_library_or_a_channel() -> None:
+    channels = {f"bot.{m}" for m in CHANNEL_MODULES}
+    for path in modules():
+        if path.stem in CHANNEL_FREE_MODULES:
+            bad = {n for n in imports(path) if n.split(".")[0] in CHANNEL_LIBRARIES or n in channels}
+            assert not bad, f"{path.name} imports {bad}"
+
+
+def test_every_module_is_classified() -> None:
+    wiring = {"__init__", "__main__", "app"}
+    unknown = {p.stem for p in modules()} - CHANNEL_FREE_MODULES - CHANNEL_MODULES - wiring
+    assert not unknown, f"say which side of the boundary these are on: {unknown}"
 
 
 def test_channels_never_touch_storage_directly() -> None:
@@ -65,24 +95,32 @@ def test_nothing_reads_the_environment_outside_settings_and_the_entry_point() ->
 
 
 def test_every_setting_is_documented_in_the_readme() -> None:
-    names = set(re.findall(r'env(?:\.get\(|\[)"([A-Z_]+)"', (BOT / "settings.py").read_text(encoding="utf-8")))
+    # Every quoted NAME_WITH_UNDERSCORES in settings.py is an environment variable.
+    names = set(re.findall(r'"([A-Z][A-Z0-9]*_[A-Z0-9_]+)"', (BOT / "settings.py").read_text(encoding="utf-8")))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert names, "settings.py reads no variable?"
     missing = {n for n in names if f"`{n}`" not in readme}
     assert not missing, f"undocumented settings: {missing}"
 
 
-def test_no_user_facing_literal_outside_the_catalogs() -> None:
-    # Replies are built in core.py: every sentence there goes through m._ or m.ngettext.
-    tree = ast.parse((BOT / "core.py").read_text(encoding="utf-8"))
-    translated: set[int] = set()
+EXEMPT_CALLS = {"_", "ngettext", "debug", "info", "warning", "error"}
+
+
+@pytest.mark.parametrize("module", ["core.py", "conversation.py"])
+def test_no_user_facing_literal_outside_the_catalogs(module: str) -> None:
+    # Everything people read is built in these modules: every sentence goes through
+    # m._ or m.ngettext. Docstrings, comments and log lines are not read by users.
+    tree = ast.parse((BOT / module).read_text(encoding="utf-8"))
+    exempt: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("_", "ngettext"):
-            for arg in node.args:
-                for sub in ast.walk(arg):
-                    translated.add(id(sub))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in EXEMPT_CALLS:
+            exempt |= {id(sub) for arg in node.args for sub in ast.walk(arg)}
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                exempt.add(id(body[0].value))
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in translated:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in exempt:
             words = re.findall(r"[A-Za-z]{3,}", node.value)
             is_sentence = len(words) >= 3 and node.value.rstrip().endswith((".", "!", "?", ":"))
-            assert not is_sentence or node.value.startswith(("\n", "The ", "A ", "Owns", "What")), node.value
+            assert not is_sentence, f"{module}: {node.value!r} is not in the catalogs"

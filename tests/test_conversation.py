@@ -228,3 +228,23 @@ def test_a_question_in_another_language_is_answered_in_english_naming_the_langua
 def test_the_reply_text_is_the_sections_joined_by_blank_lines(ask: Ask) -> None:
     reply = ask("What is the Safe Third Country Agreement?")
     assert reply.text == "\n\n".join(reply.sections)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "¿Qué es el Programa Federal de Salud Interino?",  # lingua's trigrams say Tagalog
+        "Necesito un abogado para mi caso de asilo",  # ... and Portuguese here
+    ],
+)
+def test_short_spanish_that_looks_like_tagalog_or_portuguese_is_answered_in_spanish(ask, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert ask(question).language == "es"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Paano ako makakakuha ng work permit sa Canada?", "Ich brauche einen Anwalt für meinen Asylantrag"],
+)
+def test_tagalog_and_german_still_get_the_list_of_languages(ask, question: str) -> None:  # type: ignore[no-untyped-def]
+    reply = ask(question)
+    assert reply.language == "en" and "Español" in reply.text

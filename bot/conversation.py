@@ -1,0 +1,502 @@
+"""Conversations: what the bot remembers of a person, and what it says besides answers.
+
+Owns everything between a channel and the core that needs memory: pseudonymising the
+sender at once, processing each platform event once, the first-contact privacy notice,
+commands and their keywords in four languages (/start, /help, /language, /privacy,
+/forget, the volunteer request, feedback), the per-person rate limit, erasure on
+request, retention, and the outbox of replies waiting to be delivered. Channels hand it
+an `Inbound` and get `Outbound` messages back; they never touch storage.
+
+May import: the standard library and the bot's core, i18n, keys, normalize and storage
+modules. Never a channel library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from bot.core import Bot, Incoming, Reply
+from bot.i18n import LANGUAGE_NAMES, Messages, right_to_left
+from bot.keys import Keys, SealError
+from bot.normalize import LANGUAGES, fold, sanitize
+from bot.storage import Purged, Store, Unavailable, User
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Button", "Conversations", "Delivery", "Inbound", "Outbound", "Outcome", "Unavailable"]
+
+TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
+PLATFORMS = {TELEGRAM: "Telegram", WHATSAPP: "WhatsApp"}
+RATE_WINDOW = timedelta(minutes=1)
+# Processed event keys are kept long enough to outlast any platform's redelivery.
+EVENT_DAYS = 2
+# A reply that could not be delivered in this long is dropped rather than kept.
+OUTBOX_DAYS = 2
+
+# Words that work as commands when they are the whole message, in every language: the
+# first of each list is the one the bot tells people to write. "help" is not one of
+# them: "help" alone may be a person in danger, and goes to triage like any text.
+KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "help": {"en": ("menu",), "fr": ("menu",), "es": ("menú", "menu"), "ar": ("قائمة",)},
+    "language": {"en": ("language",), "fr": ("langue",), "es": ("idioma",), "ar": ("لغة", "اللغة")},
+    "volunteer": {"en": ("volunteer",), "fr": ("bénévole",), "es": ("voluntario",), "ar": ("متطوع",)},
+    "forget": {"en": ("forget",), "fr": ("oublier",), "es": ("olvidar",), "ar": ("احذف",)},
+    "privacy": {"en": ("privacy",), "fr": ("confidentialité",), "es": ("privacidad",), "ar": ("الخصوصية",)},
+    "start": {"en": ("start", "hello", "hi"), "fr": ("bonjour", "salut"), "es": ("hola",), "ar": ("مرحبا",)},
+}
+COMMANDS = ("start", "help", "language", "privacy", "forget", "volunteer")
+# Writing a language's name alone chooses it.
+LANGUAGE_WORDS = {
+    "en": ("english", "anglais", "inglés"),
+    "fr": ("français", "french", "francés"),
+    "es": ("español", "spanish", "espagnol"),
+    "ar": ("العربية", "عربي", "arabic", "arabe"),
+}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One event from a platform. `sender` is the platform's id for the person (a chat
+    id, a phone number): it is turned into a pseudonym at once and never stored.
+    `action` is set by a button press (`lang:fr`, `feedback:+:…`, `volunteer`)."""
+
+    channel: str
+    sender: str
+    event_id: str
+    text: str = ""
+    language_hint: str | None = None
+    action: str = ""
+    non_text: bool = False
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message to send: plain text (channels escape it), in `language`, with rows of
+    buttons for channels that have them."""
+
+    text: str
+    language: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    kind: str = "info"  # a Reply's kind, or "info" for the bot's own messages
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "language": self.language,
+            "kind": self.kind,
+            "buttons": [[[b.label, b.action] for b in row] for row in self.buttons],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Outbound:
+        rows = data.get("buttons") or []
+        assert isinstance(rows, list)
+        return cls(
+            str(data["text"]),
+            str(data["language"]),
+            tuple(tuple(Button(str(label), str(action)) for label, action in row) for row in rows),
+            str(data.get("kind") or "info"),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`status`: "new" (answered), "duplicate" (already processed: say nothing again),
+    "throttled" (over the rate limit: at most one notice)."""
+
+    status: str
+    messages: tuple[Outbound, ...] = ()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A queued message, opened: where it goes, and how many of its pieces already left."""
+
+    id: int
+    address: str
+    message: Outbound
+    pieces_sent: int
+    attempts: int
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Conversations:
+    bot: Bot
+    store: Store
+    keys: Keys
+    retention_days: int = 30
+    rate_limit: int = 20
+    clock: Callable[[], datetime] = _utc_now
+    # Recent message times per pseudonym, in memory only; and who was told to slow down.
+    _recent: dict[str, deque[datetime]] = field(init=False, default_factory=dict)
+    _warned: set[str] = field(init=False, default_factory=set)
+    _feedback_keys: dict[str, str] = field(init=False, default_factory=dict)
+    _keywords: dict[str, str] = field(init=False, default_factory=dict)
+    _keyword_language: dict[str, str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._feedback_keys = {_short(p.id): p.id for p in self.bot.kb.passages}
+        languages_of: dict[str, set[str]] = {}
+        for action, by_language in KEYWORDS.items():
+            for lang, words in by_language.items():
+                for word in words:
+                    self._keywords[_keyword_form(word)] = action
+                    languages_of.setdefault(_keyword_form(word), set()).add(lang)
+        for lang, words in LANGUAGE_WORDS.items():
+            for word in words:
+                self._keywords[_keyword_form(word)] = f"lang:{lang}"
+        # A keyword of one language only ("voluntario") also says which language to answer in.
+        self._keyword_language = {k: next(iter(v)) for k, v in languages_of.items() if len(v) == 1}
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def receive(self, inbound: Inbound, address: str | None = None) -> Outcome:
+        """Process one event once. With an `address`, the replies are also queued for
+        delivery in the same transaction that records the event, so an event that was
+        acknowledged is never lost and never answered twice."""
+        now = self.clock()
+        today = now.date()
+        pseudonym = self.keys.pseudonym(inbound.channel, inbound.sender)
+        erased = False
+        with self.store.transaction():
+            if not self.store.first_time(self.keys.event_key(inbound.channel, inbound.event_id), today):
+                return Outcome("duplicate")
+            user = self.store.user(pseudonym)
+            limited = self._over_limit(pseudonym, now)
+            if limited is not None:
+                if not limited:
+                    return Outcome("throttled")
+                m = self._messages(user, inbound.language_hint)
+                outcome = Outcome("throttled", (self._info(m, self._throttled(m)),))
+            else:
+                user = user or User(pseudonym, today)
+                messages, user, erased = self._respond(inbound, user)
+                if not erased:
+                    self.store.save_user(user.seen(today))
+                outcome = Outcome("new", messages)
+            if address is not None:
+                # An erasure's confirmation is queued under a random thread, so that the
+                # pseudonym leaves the database with everything else.
+                thread = secrets.token_hex(16) if erased else pseudonym
+                for message in outcome.messages:
+                    payload = json.dumps({"address": address, "message": message.to_json()}, ensure_ascii=False)
+                    self.store.enqueue(inbound.channel, thread, self.keys.seal(payload.encode()), today)
+        if erased:
+            self.store.checkpoint()
+        return outcome
+
+    def _over_limit(self, pseudonym: str, now: datetime) -> bool | None:
+        """None when within the limit; True the first time over it (one notice), then False."""
+        recent = self._recent.setdefault(pseudonym, deque())
+        while recent and now - recent[0] >= RATE_WINDOW:
+            recent.popleft()
+        if len(recent) < self.rate_limit:
+            recent.append(now)
+            self._warned.discard(pseudonym)
+            return None
+        if pseudonym in self._warned:
+            return False
+        self._warned.add(pseudonym)
+        return True
+
+    def _respond(self, inbound: Inbound, user: User) -> tuple[tuple[Outbound, ...], User, bool]:
+        """The messages for this event, the person's new state, and whether they were erased."""
+        action = inbound.action or self._action(inbound.text)
+        said_in = self._keyword_language.get(_keyword_form(sanitize(inbound.text))) if action else None
+        if said_in is not None and user.language is None:
+            user = _with(user, language=said_in)
+        m = self._messages(user, inbound.language_hint)
+        if action == "forget":
+            self.store.forget(user.pseudonym)
+            self._recent.pop(user.pseudonym, None)
+            return (self._info(m, self._forgotten(m)),), user, True
+        if action.startswith("lang:") and action[5:] in LANGUAGES:
+            lang = action[5:]
+            user = _with(user, language=lang, language_chosen=True)
+            m = self.bot.catalogs[lang]
+            return (*self._with_notice(user, m, inbound.channel, self._info(m, self._language_set(m))), False)
+        if action == "start":
+            notice = self._notice(m, inbound.channel)
+            return (self._info(m, notice),), _with(user, notice_shown=True), False
+        if action == "privacy":
+            return (self._info(m, self._notice(m, inbound.channel)),), _with(user, notice_shown=True), False
+        if action == "help":
+            return (*self._with_notice(user, m, inbound.channel, self._help(m, inbound.channel)), False)
+        if action == "language":
+            return (*self._with_notice(user, m, inbound.channel, self._language_menu(m, inbound.channel)), False)
+        if action == "volunteer":
+            return (*self._with_notice(user, m, inbound.channel, self._volunteer(m, inbound.channel)), False)
+        if action.startswith("feedback:"):
+            return (*self._feedback(m, user, action), False)
+        if inbound.non_text:
+            return (*self._with_notice(user, m, inbound.channel, self._info(m, self._text_only(m))), False)
+        reply = self._answer(inbound, user)
+        if reply is None:
+            return (self._info(m, self._failed(m)),), user, False
+        if not user.language_chosen:
+            user = _with(user, language=reply.language)
+        message = self._reply_message(reply, inbound.channel)
+        m = self.bot.catalogs[reply.language]
+        # Danger first: in an emergency the notice comes after 911.
+        return (*self._with_notice(user, m, inbound.channel, message, after=reply.kind == "emergency"), False)
+
+    def _answer(self, inbound: Inbound, user: User) -> Reply | None:
+        try:
+            return self.bot.handle(Incoming(inbound.text, _hint(inbound.language_hint), user.language))
+        except Exception as exc:  # a bug must cost one reply, not the conversation
+            log.error("the core failed on a message: %s", type(exc).__name__)
+            return None
+
+    def _action(self, text: str) -> str:
+        words = sanitize(text).strip()
+        if words.startswith("/"):
+            command, _, argument = words[1:].partition(" ")
+            command = command.split("@", 1)[0].lower()
+            argument = argument.strip().lower()
+            if command == "language" and argument in LANGUAGES:
+                return f"lang:{argument}"
+            # An unknown command gets the help, not an answer about "/whatever".
+            return command if command in COMMANDS else "help"
+        return self._keywords.get(_keyword_form(words), "")
+
+    # -- what the bot says -------------------------------------------------------------
+
+    def _messages(self, user: User | None, hint: str | None) -> Messages:
+        for lang in (user.language if user else None, _hint(hint)):
+            if lang in self.bot.catalogs:
+                return self.bot.catalogs[lang]
+        return self.bot.catalogs["en"]
+
+    def _info(self, m: Messages, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outbound:
+        return Outbound(right_to_left(text, m.language), m.language, buttons)
+
+    def _with_notice(
+        self, user: User, m: Messages, channel: str, message: Outbound, after: bool = False
+    ) -> tuple[tuple[Outbound, ...], User]:
+        """The message, with the privacy notice in it the first time: one event, one
+        message, so that nothing arrives out of order."""
+        if user.notice_shown:
+            return (message,), user
+        notice = right_to_left(self._notice(m, channel), m.language)
+        text = f"{message.text}\n\n{notice}" if after else f"{notice}\n\n{message.text}"
+        return (replace(message, text=text),), _with(user, notice_shown=True)
+
+    def _notice(self, m: Messages, channel: str) -> str:
+        days = self.retention_days
+        lines = [
+            m._("Hello! I answer questions about immigration to Canada from verified sources, in your language."),
+            m._(
+                "I am an automated bot run by volunteers, not a government service. You do not have to "
+                "accept anything to get information."
+            ),
+            m.ngettext(
+                "What I keep: your language, the day you last wrote, whether you saw this notice and how "
+                "many answers you found helpful, under a code that does not reveal who you are. I do not "
+                "keep your name, your number or your messages. I erase it all after {days} day without "
+                "messages.",
+                "What I keep: your language, the day you last wrote, whether you saw this notice and how "
+                "many answers you found helpful, under a code that does not reveal who you are. I do not "
+                "keep your name, your number or your messages. I erase it all after {days} days without "
+                "messages.",
+                days,
+            ).format(days=days),
+        ]
+        if channel == WHATSAPP:
+            lines.append(
+                m._(
+                    "WhatsApp and Twilio (the service that connects me to WhatsApp) also see our messages, "
+                    "under their own rules."
+                )
+            )
+            lines.append(
+                m._('To erase everything I keep about you, write "{keyword}" at any time.').format(
+                    keyword=_keyword("forget", m.language)
+                )
+            )
+        else:
+            lines.append(m._("Telegram also sees our messages, under its own rules."))
+            lines.append(m._("To erase everything I keep about you, send /forget at any time."))
+        lines.append(m._("Ask your question in a few words."))
+        return "\n\n".join(lines)
+
+    def _help(self, m: Messages, channel: str) -> Outbound:
+        intro = m._(
+            "Ask me a question in a few words, in English, French, Spanish or Arabic. I answer from "
+            "verified sources and cite them; I say so when I do not know."
+        )
+        if channel == WHATSAPP:
+            return self._info(m, f"{intro}\n\n{self._keywords_line(m)}")
+        commands = "\n".join(
+            [
+                "/language — " + m._("choose the language of my answers"),
+                "/privacy — " + m._("what I keep about you, and for how long"),
+                "/forget — " + m._("erase everything I keep about you"),
+                "/help — " + m._("this message"),
+            ]
+        )
+        return self._info(m, f"{intro}\n\n{commands}", ((Button(m._("Talk to a volunteer"), "volunteer"),),))
+
+    def _keywords_line(self, m: Messages) -> str:
+        return m._(
+            'Words you can send: "{menu}" (help), "{language}" (change language), "{volunteer}" '
+            '(talk to a volunteer), "{forget}" (erase your data).'
+        ).format(**{action: _keyword(action, m.language) for action in ("menu", "language", "volunteer", "forget")})
+
+    def _language_menu(self, m: Messages, channel: str) -> Outbound:
+        if channel == WHATSAPP:
+            names = ", ".join(LANGUAGE_NAMES.values())
+            return self._info(m, m._("Write the name of your language: {names}.").format(names=names))
+        buttons = (tuple(Button(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()),)
+        return self._info(m, m._("Choose the language of my answers:"), buttons)
+
+    def _language_set(self, m: Messages) -> str:
+        return m._("From now on I answer in {language}.").format(language=LANGUAGE_NAMES[m.language])
+
+    def _volunteer(self, m: Messages, channel: str) -> Outbound:
+        text = "\n\n".join(
+            [
+                m._(
+                    "A volunteer can take your question. Before anything is shared, I will tell you "
+                    "what the volunteer sees (your question, its language and a case number, nothing "
+                    "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
+                    "they say so. For a decision about your case, talk to an immigration lawyer."
+                ),
+                m._(
+                    "Volunteers cannot be reached through this bot yet. Until they can, I share nothing, "
+                    "and you can keep asking me general questions."
+                ),
+            ]
+        )
+        return self._info(m, text)
+
+    def _feedback(self, m: Messages, user: User, action: str) -> tuple[tuple[Outbound, ...], User]:
+        _, sign, keys = [*action.split(":", 2), "", ""][:3]
+        passages = [self._feedback_keys[k] for k in keys.split(".") if k in self._feedback_keys]
+        if sign not in ("+", "-") or not passages:
+            return (), user
+        helpful = sign == "+"
+        self.store.count_feedback(passages, helpful)
+        counted = _with(user, helpful=user.helpful + helpful, unhelpful=user.unhelpful + (not helpful))
+        return (self._info(m, m._("Thank you. This helps the volunteers improve the information.")),), counted
+
+    def _text_only(self, m: Messages) -> str:
+        return m._(
+            "I read text only. Please write your question in a few words, for example: "
+            '"Who can apply for the Gaza special measures?"'
+        )
+
+    def _forgotten(self, m: Messages) -> str:
+        return m._("Done: I have erased everything I kept about you. If you write again, I start from zero.")
+
+    def _throttled(self, m: Messages) -> str:
+        return m._("You are sending many messages at once. I will read your messages again in a minute.")
+
+    def _failed(self, m: Messages) -> str:
+        return m._("Sorry, something went wrong on my side. Please send your question again in a moment.")
+
+    def _reply_message(self, reply: Reply, channel: str) -> Outbound:
+        m = self.bot.catalogs[reply.language]
+        text = reply.text
+        buttons: tuple[tuple[Button, ...], ...] = ()
+        volunteer = (Button(m._("Talk to a volunteer"), "volunteer"),)
+        if channel == WHATSAPP:
+            text = f"{text}\n\n{self._keywords_line(m)}"
+        elif reply.kind == "answer":
+            keys = ".".join(dict.fromkeys(_short(c.passage_id) for c in reply.citations))
+            question = m._("Was this helpful?")
+            text = f"{text}\n\n{question}"
+            buttons = ((Button("👍", f"feedback:+:{keys}"), Button("👎", f"feedback:-:{keys}")), volunteer)
+        else:
+            buttons = (volunteer,)
+        return Outbound(right_to_left(text, reply.language), reply.language, buttons, reply.kind)
+
+    # -- delivery ----------------------------------------------------------------------
+
+    def pending(self, channel: str, limit: int = 100) -> list[Delivery]:
+        """Queued messages for a channel, oldest first. One that cannot be opened (the
+        pepper changed) is dropped: it could never be delivered."""
+        out = []
+        for queued in self.store.pending(channel, limit):
+            try:
+                payload = json.loads(self.keys.unseal(queued.sealed))
+            except (SealError, ValueError):
+                log.warning("dropped a queued message that cannot be opened")
+                self.store.delivered(queued.id)
+                continue
+            message = Outbound.from_json(payload["message"])
+            out.append(Delivery(queued.id, str(payload["address"]), message, queued.pieces_sent, queued.attempts))
+        return out
+
+    def progress(self, delivery: Delivery, pieces_sent: int) -> None:
+        self.store.progress(delivery.id, pieces_sent)
+
+    def attempted(self, delivery: Delivery) -> None:
+        self.store.attempted(delivery.id)
+
+    def delivered(self, delivery: Delivery) -> None:
+        self.store.delivered(delivery.id)
+
+    # -- upkeep ------------------------------------------------------------------------
+
+    def purge(self) -> Purged:
+        today = self.clock().date()
+        purged = self.store.purge(
+            users_before=today - timedelta(days=self.retention_days),
+            events_before=today - timedelta(days=EVENT_DAYS),
+            outbox_before=today - timedelta(days=OUTBOX_DAYS),
+        )
+        stale = [p for p, times in self._recent.items() if not times or self.clock() - times[-1] >= RATE_WINDOW]
+        for pseudonym in stale:
+            self._recent.pop(pseudonym, None)
+            self._warned.discard(pseudonym)
+        return purged
+
+    def health(self) -> dict[str, object]:
+        kb = self.bot.kb
+        return {
+            "knowledge_base": {"version": kb.version, "passages": len(kb.usable_passages)},
+            "database": "ok" if self.store.healthy() else "error",
+        }
+
+
+def _with(user: User, **changes: object) -> User:
+    return replace(user, **changes)  # type: ignore[arg-type]
+
+
+def _short(passage_id: str) -> str:
+    # Telegram allows 64 bytes of callback data: three 8-character keys fit, ids do not.
+    return hashlib.sha256(passage_id.encode()).hexdigest()[:8]
+
+
+def _hint(hint: str | None) -> str | None:
+    """ "es-419" -> "es"; a language the bot does not speak -> None."""
+    if not hint:
+        return None
+    code = hint.split("-")[0].split("_")[0].lower()
+    return code if code in LANGUAGES else None
+
+
+def _keyword_form(text: str) -> str:
+    return fold(text).strip(" .!¡?¿؟،,;:'\"«»“”")
+
+
+def _keyword(action: str, lang: str) -> str:
+    return KEYWORDS["help" if action == "menu" else action][lang][0]

@@ -1,0 +1,233 @@
+"""The web server: one Starlette application for both channels, served by uvicorn.
+
+Owns the routes (`POST /telegram`, `POST /whatsapp`, `GET /healthz`), the 64 KB body
+limit (413 before anything is parsed), switching each channel on only when its
+credentials are set (one log line when it is off), the background work (delivery
+retries, polling, the retention purge at start-up and daily), and keeping libraries'
+logs free of tokens, chat ids and message text.
+
+May import: the standard library, Starlette, python-telegram-bot, twilio, and the
+bot's settings, conversation and channel modules. Never storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from telegram import Bot as TelegramBot
+from telegram.request import BaseRequest, HTTPXRequest
+from twilio.request_validator import RequestValidator
+
+from bot.conversation import Conversations, Unavailable
+from bot.settings import Settings
+from bot.telegram_channel import TelegramChannel
+from bot.whatsapp import WhatsAppChannel
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+PURGE_EVERY = 24 * 60 * 60.0
+# Libraries that log request URLs (with the bot token), parameters (chat ids, texts) or
+# headers at INFO or DEBUG: they speak only of problems.
+QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "telegram", "twilio", "uvicorn.access", "asyncio")
+
+
+@dataclass
+class Channels:
+    telegram: TelegramChannel | None = None
+    whatsapp: WhatsAppChannel | None = None
+    polling: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def quiet_libraries() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_libraries()
+
+
+def telegram_bot(settings: Settings, request: BaseRequest | None = None) -> TelegramBot:
+    base = settings.telegram_api_base_url
+    return TelegramBot(
+        settings.telegram_token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request or HTTPXRequest(connection_pool_size=16),
+        # getUpdates holds its connection open for POLL_TIMEOUT seconds: its own pool.
+        get_updates_request=request or HTTPXRequest(read_timeout=60.0),
+    )
+
+
+def channels(
+    settings: Settings, conversations: Conversations, polling: bool, telegram_request: BaseRequest | None = None
+) -> Channels:
+    """The channels whose credentials are set; one log line for each that is off."""
+    found = Channels(polling=polling)
+    if not settings.telegram_token:
+        log.info("telegram off: TELEGRAM_BOT_TOKEN is not set")
+    else:
+        secret = settings.telegram_webhook_secret
+        if not polling and not secret:
+            log.warning("telegram webhook off: TELEGRAM_WEBHOOK_SECRET is not set (set it, or use --polling)")
+        found.telegram = TelegramChannel(conversations, telegram_bot(settings, telegram_request), secret)
+    if not (settings.twilio_auth_token and settings.public_base_url):
+        missing = "TWILIO_AUTH_TOKEN" if not settings.twilio_auth_token else "PUBLIC_BASE_URL"
+        log.info("whatsapp off: %s is not set", missing)
+    else:
+        validator = RequestValidator(settings.twilio_auth_token)
+        found.whatsapp = WhatsAppChannel(conversations, validator, settings.public_base_url + "/whatsapp")
+    return found
+
+
+def create_app(
+    settings: Settings,
+    conversations: Conversations,
+    *,
+    polling: bool = False,
+    telegram_request: BaseRequest | None = None,
+    background: bool = True,
+) -> Starlette:
+    """The ASGI application. `background=False` leaves out the periodic tasks (tests
+    drive delivery and purging themselves)."""
+    quiet_libraries()
+    found = channels(settings, conversations, polling, telegram_request)
+
+    async def healthz(request: Request) -> Response:
+        report = {"status": "ok", **conversations.health()}
+        report["channels"] = {
+            "telegram": "polling" if found.telegram and polling else "webhook" if found.telegram else "off",
+            "whatsapp": "on" if found.whatsapp else "off",
+        }
+        ok = report["database"] == "ok"
+        if not ok:
+            report["status"] = "degraded"
+        return JSONResponse(report, status_code=200 if ok else 503)
+
+    async def telegram(request: Request) -> Response:
+        if found.telegram is None or polling:
+            return Response(status_code=404)
+        return await found.telegram.webhook(request)
+
+    async def whatsapp(request: Request) -> Response:
+        if found.whatsapp is None:
+            return Response(status_code=404)
+        return await found.whatsapp.webhook(request)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        _purge(conversations)
+        if background:
+            found.tasks.append(asyncio.create_task(_every(PURGE_EVERY, lambda: _apurge(conversations))))
+            if found.telegram is not None:
+                found.tasks.append(asyncio.create_task(found.telegram.deliver_forever()))
+                if polling:
+                    found.tasks.append(asyncio.create_task(found.telegram.poll()))
+                elif settings.public_base_url and found.telegram.secret:
+                    await found.telegram.set_webhook(settings.public_base_url + "/telegram")
+        try:
+            yield
+        finally:
+            for task in found.tasks:
+                task.cancel()
+            for task in found.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            found.tasks.clear()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/telegram", telegram, methods=["POST"]),
+        Route("/whatsapp", whatsapp, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.channels = found
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    return app
+
+
+def _purge(conversations: Conversations) -> None:
+    try:
+        purged = conversations.purge()
+    except Unavailable:
+        log.warning("retention purge postponed: database busy")
+        return
+    log.info("retention purge: %d people, %d events, %d queued messages", purged.users, purged.events, purged.outbox)
+
+
+async def _apurge(conversations: Conversations) -> None:
+    _purge(conversations)
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        await job()
+
+
+class BodyLimit:
+    """413 for a body over `limit` bytes: at once from Content-Length, or as soon as a
+    streamed body passes the limit; the application never sees such a body."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _too_large(send)
+                    return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _too_large(send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,255 @@
+"""The Telegram channel (python-telegram-bot): webhook, long polling and delivery.
+
+Owns translating Telegram updates into `Inbound` events and `Outbound` messages into
+Bot API calls: the webhook's secret-token check (constant time, before the body is
+parsed), HTML escaping of every text, splitting under 4096 characters, inline buttons,
+delivery from the outbox with Telegram's retry rules, and `getUpdates` polling for
+organisations without a public address. Which updates are new, what to answer and what
+to remember is `bot.conversation`'s business.
+
+May import: the standard library, python-telegram-bot, Starlette, and the bot's
+conversation, splitting and i18n modules. Never storage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import html
+import json
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from telegram import Bot as TelegramBot
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.conversation import TELEGRAM, Conversations, Delivery, Inbound, Outbound, Unavailable
+from bot.splitting import TELEGRAM_LIMIT, split
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+ALLOWED_UPDATES = ("message", "callback_query")
+POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
+# Replies to different people leave side by side, each person's in order.
+PARALLEL_PEOPLE = 8
+MAX_BACKOFF = 60.0
+
+
+@dataclass
+class TelegramChannel:
+    conversations: Conversations
+    bot: TelegramBot
+    secret: str = field(default="", repr=False)
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _again: bool = field(init=False, default=False)
+
+    # -- receiving ---------------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return Response(status_code=403)
+        body = await request.body()
+        try:
+            update = Update.de_json(json.loads(body), self.bot)
+        except Exception:  # any malformed body; its content is not logged
+            return JSONResponse({"error": "not a Telegram update"}, status_code=400)
+        try:
+            callback = self.accept(update)
+        except Unavailable:
+            # Not acknowledged: Telegram delivers the update again later.
+            return Response(status_code=503)
+        return Response(status_code=200, background=BackgroundTask(self.after, callback))
+
+    def accept(self, update: Update) -> str | None:
+        """Record the update and queue its replies; returns the id of a button press to
+        acknowledge, if any. Raises `Unavailable` when it cannot be recorded."""
+        event = _inbound(update)
+        if event is None:
+            return None
+        inbound, address = event
+        outcome = self.conversations.receive(inbound, address)
+        log.info("telegram update: %s", outcome.status)
+        query = update.callback_query
+        return query.id if query is not None and outcome.status != "duplicate" else None
+
+    async def after(self, callback: str | None = None) -> None:
+        if callback is not None:
+            try:
+                await self.bot.answer_callback_query(callback)
+            except TelegramError as exc:
+                log.info("button press not acknowledged: %s", type(exc).__name__)
+        await self.deliver()
+
+    # -- delivering --------------------------------------------------------------------
+
+    async def deliver(self) -> None:
+        """Send what the outbox holds. One delivery pass at a time; a call that arrives
+        during a pass makes that pass look again before it ends."""
+        if self._lock.locked():
+            self._again = True
+            return
+        async with self._lock:
+            while True:
+                self._again = False
+                pending = self.conversations.pending(TELEGRAM)
+                by_address: dict[str, list[Delivery]] = {}
+                for delivery in pending:
+                    by_address.setdefault(delivery.address, []).append(delivery)
+                gate = asyncio.Semaphore(PARALLEL_PEOPLE)
+
+                async def one_person(items: list[Delivery], gate: asyncio.Semaphore = gate) -> bool:
+                    async with gate:
+                        return await self._send_in_order(items)
+
+                done = await asyncio.gather(*(one_person(items) for items in by_address.values()))
+                if not self._again and (not pending or not all(done)):
+                    return
+
+    async def _send_in_order(self, items: Sequence[Delivery]) -> bool:
+        for delivery in items:
+            if not await self._send(delivery):
+                return False
+        return True
+
+    async def _send(self, delivery: Delivery) -> bool:
+        """True when the message left (or can never leave and was dropped); False to
+        retry later."""
+        message = delivery.message
+        pieces = split(message.text, TELEGRAM_LIMIT)
+        last = max((n for n, piece in enumerate(pieces) if piece.strip()), default=-1)
+        n = delivery.pieces_sent
+        while n <= last:
+            if pieces[n].strip():
+                try:
+                    await self.bot.send_message(
+                        chat_id=int(delivery.address),
+                        text=html.escape(pieces[n], quote=False),
+                        parse_mode="HTML",
+                        reply_markup=keyboard(message) if n == last else None,
+                    )
+                except RetryAfter as exc:
+                    await asyncio.sleep(_retry_after(exc))
+                    continue
+                except Forbidden:
+                    # The person blocked the bot or left: the message can never arrive.
+                    log.info("telegram refused delivery (blocked); message dropped")
+                    self.conversations.delivered(delivery)
+                    return True
+                except BadRequest as exc:
+                    log.warning("telegram rejected a message (%s); message dropped", type(exc).__name__)
+                    self.conversations.delivered(delivery)
+                    return True
+                except (NetworkError, TelegramError) as exc:
+                    log.warning("telegram unreachable (%s); will retry", type(exc).__name__)
+                    self.conversations.attempted(delivery)
+                    return False
+            n += 1
+            if n <= last:
+                self.conversations.progress(delivery, n)
+        self.conversations.delivered(delivery)
+        return True
+
+    async def deliver_forever(self, every: float = 5.0) -> None:
+        """Retry what could not be sent, and what a crash left in the outbox."""
+        while True:
+            try:
+                await self.deliver()
+            except Unavailable:
+                log.warning("outbox unavailable; will retry")
+            await asyncio.sleep(every)
+
+    # -- set-up ------------------------------------------------------------------------
+
+    async def set_webhook(self, url: str) -> bool:
+        try:
+            await self.bot.set_webhook(url=url, secret_token=self.secret, allowed_updates=list(ALLOWED_UPDATES))
+        except TelegramError as exc:
+            log.error("telegram webhook not set (%s); check TELEGRAM_BOT_TOKEN and PUBLIC_BASE_URL", type(exc).__name__)
+            return False
+        log.info("telegram webhook set")
+        return True
+
+    async def poll(self) -> None:
+        """Long polling: for a bot with no public address (`serve --polling`)."""
+        try:
+            await self.bot.delete_webhook()
+        except TelegramError as exc:
+            log.warning("telegram webhook not removed (%s)", type(exc).__name__)
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES)
+                )
+            except RetryAfter as exc:
+                await asyncio.sleep(_retry_after(exc))
+                continue
+            except TelegramError as exc:
+                log.warning("telegram polling failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                continue
+            backoff = 1.0
+            callbacks: list[str | None] = []
+            for update in updates:
+                try:
+                    callbacks.append(self.accept(update))
+                except Unavailable:
+                    break  # not confirmed: the next getUpdates returns it again
+                offset = update.update_id + 1
+            for callback in callbacks:
+                if callback is not None:
+                    await self.after(callback)
+            await self.deliver()
+
+
+def _inbound(update: Update) -> tuple[Inbound, str] | None:
+    """The event and the chat to answer, or None for what the bot does not answer
+    (groups and channels, edits, service messages)."""
+    event_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat if query.message is not None else None
+        if chat is None or chat.type != "private" or not query.data:
+            return None
+        inbound = Inbound(TELEGRAM, str(query.from_user.id), event_id, "", query.from_user.language_code, query.data)
+        return inbound, str(chat.id)
+    message = update.message
+    if message is None or message.chat.type != "private" or message.from_user is None:
+        return None
+    hint = message.from_user.language_code
+    sender = str(message.from_user.id)
+    if message.text:
+        return Inbound(TELEGRAM, sender, event_id, message.text, hint), str(message.chat.id)
+    # Voice, photo, sticker, location, document, contact...: only the fact that it was
+    # not text is used; its content and metadata go nowhere.
+    return Inbound(TELEGRAM, sender, event_id, "", hint, non_text=True), str(message.chat.id)
+
+
+def keyboard(message: Outbound) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.action) for b in row] for row in message.buttons]
+    )
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    # python-telegram-bot 22 warns that this becomes a timedelta; both are handled.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        retry_after: int | float | timedelta = exc.retry_after
+    if isinstance(retry_after, timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)
