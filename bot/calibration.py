@@ -3,8 +3,8 @@
 Owns reading `knowledge/calibration.yaml` (questions labelled answer / no_answer with
 the source words the answer must quote), measuring how retrieval separates them, and
 writing the chosen thresholds to `knowledge/retrieval.yaml` with the figures behind
-them. The choice maximises answered-correctly plus correctly-declined, and breaks ties
-towards declining: a wrong answer with a citation looks verified.
+them. The choice maximises answered-correctly plus twice correctly-declined, and breaks
+ties towards declining: a wrong answer with a citation looks verified.
 
 May import: the standard library, PyYAML, and the bot's knowledge, retrieval, language,
 settings and app modules.
@@ -76,17 +76,25 @@ def outcome(obs: Observation, coverage: float, cross: float) -> bool:
     return (answers_own and obs.own_hit) or (answers_cross and obs.cross_hit)
 
 
+# An off-topic question answered with a citation looks verified: declining it correctly
+# counts this many times an answer given correctly.
+DECLINE_WEIGHT = 2.0
+
+
 def choose(observations: list[Observation]) -> tuple[float, float, float]:
+    """(coverage, cross_coverage, accuracy) maximising weighted correct outcomes."""
     grid = [round(0.05 * i, 2) for i in range(4, 19)]
-    best: tuple[float, float, float, float] = (-1.0, 0.0, 0.0, 0.0)
+    weights = [DECLINE_WEIGHT if o.case.expect == "no_answer" else 1.0 for o in observations]
+    best: tuple[float, float, float] = (-1.0, 0.0, 0.0)
     for coverage in grid:
         for cross in grid:
-            score = sum(outcome(o, coverage, cross) for o in observations) / len(observations)
+            value = sum(w for o, w in zip(observations, weights, strict=True) if outcome(o, coverage, cross))
             # Ties go to the higher thresholds: decline rather than risk a wrong answer.
-            key = (score, coverage + cross, coverage, cross)
-            if key > (best[0], best[1] + best[2], best[1], best[2]):
-                best = (score, coverage, cross, 0.0)
-    return best[1], best[2], best[0]
+            if (value, coverage + cross, coverage) > (best[0], best[1] + best[2], best[1]):
+                best = (value, coverage, cross)
+    _, coverage, cross = best
+    accuracy = sum(outcome(o, coverage, cross) for o in observations) / len(observations)
+    return coverage, cross, accuracy
 
 
 def calibrate(settings: Settings, out: TextIO) -> int:

@@ -3,7 +3,7 @@
 Owns two things: `sanitize` (what is kept of a user's text: bidi overrides and control
 characters go, Arabic joiners and directional marks stay) and `Analyzer` (the terms a
 text is matched on: NFKC, case folding, accent folding for French and Spanish, Arabic
-normalisation, Snowball stemming, stop words).
+normalisation, Snowball stemming, stop words, and the head words of multiword names).
 
 May import: the standard library and PyStemmer. Nothing else of the bot.
 """
@@ -121,18 +121,57 @@ def _arabic_prefixes(word: str) -> str:
     return word
 
 
+# The head of a noun phrase: English puts it last ("asylum claim"), French, Spanish and
+# Arabic first ("demande d'asile", "solicitud de asilo", "طلب لجوء").
+_HEAD_LAST = frozenset({"en"})
+# Joins a bound head to its name; never in a word (see _TOKEN), so no stem meets it.
+_BOUND = "@"
+
+
+def bound_stem(term: str) -> str | None:
+    """The stem of a bound head term ("demand" for "demand@demand_asil"), else None."""
+    stem, bound, _ = term.partition(_BOUND)
+    return stem if bound else None
+
+
 @dataclass
 class Analyzer:
-    """The terms of a text in one language: folded, stemmed, without stop words."""
+    """The terms of a text in one language: folded, stemmed, without stop words.
+
+    `names` are multiword expressions (the glossary's names of concepts). Where one occurs
+    whole, its head word takes its meaning from it, so the head's term is bound to the
+    name: "demande d'asile" gives "demand@demand_asil" and "asil", and the "demand" of
+    "a demandé" (asked) no longer meets every passage about asylum claims. Other words of
+    the name keep their terms ("asile" means asylum in and out of it), and so does a head
+    that `names` lists on its own ("claimant" in "refugee claimant").
+    """
 
     language: str
     stopwords: frozenset[str] = frozenset()
+    names: tuple[str, ...] = ()
     _stemmer: Stemmer.Stemmer = field(init=False, repr=False)
     _cache: dict[str, str] = field(init=False, repr=False, default_factory=dict)
+    # stems of each multiword name -> its terms; for each stem, the most stems a name that
+    # begins with it has
+    _names: dict[tuple[str, ...], tuple[str, ...]] = field(init=False, repr=False, default_factory=dict)
+    _longest: dict[str, int] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stemmer = Stemmer.Stemmer(_SNOWBALL[self.language])
         self.stopwords = frozenset(fold(w) for w in self.stopwords)
+        stemmed = [(len(_TOKEN.findall(fold(name))), tuple(self.stems(name))) for name in self.names]
+        # Counted as written: "qui peut demander" does not make "demander" a name alone.
+        alone = {stems[0] for words, stems in stemmed if words == 1 and stems}
+        head = -1 if self.language in _HEAD_LAST else 0
+        for _, stems in stemmed:
+            if len(stems) < 2:
+                continue
+            terms = list(stems)
+            if stems[head] not in alone:
+                terms[head] = f"{stems[head]}{_BOUND}{'_'.join(stems)}"
+            # Names whose head stays free are kept too: the longest name found wins.
+            self._names[stems] = tuple(terms)
+            self._longest[stems[0]] = max(self._longest.get(stems[0], 0), len(stems))
 
     def words(self, text: str) -> list[str]:
         """Folded words (no accents), stop words removed."""
@@ -159,5 +198,29 @@ class Analyzer:
                 self._cache[word] = cached
         return cached
 
-    def terms(self, text: str) -> list[str]:
+    def stems(self, text: str) -> list[str]:
+        """The stem of every word, heads of names included: what names are looked for in."""
         return [self.stem(w) for w in self.words(text)]
+
+    def terms(self, text: str) -> list[str]:
+        """The stems, with the head of each name found whole bound to it."""
+        return self.bind(self.stems(text))
+
+    def bind(self, stems: list[str]) -> list[str]:
+        """`stems` (of `stems()`), with the head of each name found whole bound to it."""
+        if not self._names:
+            return stems
+        out: list[str] = []
+        i = 0
+        while i < len(stems):
+            # Leftmost-longest: in "permis de travail ouvert" the name is the whole phrase.
+            for n in range(min(self._longest.get(stems[i], 0), len(stems) - i), 1, -1):
+                terms = self._names.get(tuple(stems[i : i + n]))
+                if terms is not None:
+                    out.extend(terms)
+                    i += n
+                    break
+            else:
+                out.append(stems[i])
+                i += 1
+        return out

@@ -4,6 +4,11 @@ Owns the BM25 indexes (rank-bm25, one per language, built once), query expansion
 the multilingual glossary, the fallback to the English text when the question's own
 language finds nothing, and the no-answer decision.
 
+Questions and passages are matched on terms in which the head word of a glossary name of
+several words is bound to the name (see `Analyzer`): the "demand" of "a demandé" meets
+the passages where something is asked for, and those about "demandes d'asile" only
+weakly.
+
 The decision rests on *coverage*: the share of the question's meaningful words (weighted
 by how rare they are in the knowledge base) that the passage contains, itself or through
 a glossary synonym. BM25 ranks; coverage decides whether the best passage really speaks
@@ -25,12 +30,15 @@ from dataclasses import dataclass, field
 from rank_bm25 import BM25Okapi
 
 from bot.knowledge import KnowledgeBase, Passage
-from bot.normalize import LANGUAGES, Analyzer, fold
+from bot.normalize import LANGUAGES, Analyzer, bound_stem, fold
 
 # Used until `kb calibrate` has written knowledge/retrieval.yaml.
 DEFAULT_THRESHOLDS = {"coverage": 0.5, "cross_coverage": 0.6, "secondary_ratio": 0.6}
 # Synonyms found through the glossary help ranking, but less than the words typed.
 EXPANSION_WEIGHT = 0.4
+# A word typed on its own meets its uses as the head of a name less than a synonym: "a
+# demandé" is not "demande d'asile", but "claims" may still be asylum claims.
+BOUND_HEAD_WEIGHT = 0.2
 MAX_PASSAGES = 3
 # A question asking for a figure weighs a passage that states none this much less.
 NO_FIGURE_WEIGHT = 0.5
@@ -67,8 +75,10 @@ class _Index:
     bm25: BM25Okapi
     doc_terms: list[frozenset[str]]
     df: dict[str, int]
-    # glossary: stem tuple of each phrase -> ids of entries it names, and entry -> stems
-    phrases: list[tuple[frozenset[str], str]]
+    # the terms in which each stem is the bound head of a name
+    bound: dict[str, tuple[str, ...]]
+    # glossary: the stems and the terms of each phrase, the entry it names; entry -> stems
+    phrases: list[tuple[frozenset[str], frozenset[str], str]]
     entry_stems: dict[str, frozenset[str]]
     weak_stems: frozenset[str]
     # the glossary concepts each passage names with one of their phrases, whole
@@ -98,33 +108,46 @@ class Retriever:
         return self._indexes[lang].analyzer
 
     def _build(self, lang: str, passages: Sequence[Passage]) -> _Index:
-        analyzer = Analyzer(lang, self.kb.stopwords.get(lang, frozenset()))
+        names = tuple(t for entry in self.kb.glossary for t in entry.terms.get(lang, ()))
+        analyzer = Analyzer(lang, self.kb.stopwords.get(lang, frozenset()), names)
         corpus = []
+        doc_stems = []
         for p in passages:
             parts = [p.texts[lang], *(self.kb.topics[t].labels[lang] for t in p.topics if t in self.kb.topics)]
             if lang == "en":
                 parts.append(p.quote)
-            corpus.append(analyzer.terms("\n".join(parts)) or ["\u2205"])
+            words = analyzer.stems("\n".join(parts))
+            corpus.append(analyzer.bind(words) or ["\u2205"])
+            doc_stems.append(frozenset(words))
         bm25 = BM25Okapi(corpus)
         doc_terms = [frozenset(doc) for doc in corpus]
         df: dict[str, int] = {}
         for terms in doc_terms:
             for t in terms:
                 df[t] = df.get(t, 0) + 1
-        phrases: list[tuple[frozenset[str], str]] = []
+        bound: dict[str, list[str]] = {}
+        for t in df:
+            stem = bound_stem(t)
+            if stem is not None:
+                bound.setdefault(stem, []).append(t)
+        phrases: list[tuple[frozenset[str], frozenset[str], str]] = []
         entry_stems: dict[str, frozenset[str]] = {}
         weak: set[str] = set()
         for entry in self.kb.glossary:
             stems: set[str] = set()
+            entry_terms: set[str] = set()
             for phrase in entry.terms.get(lang, ()):
-                phrase_stems = frozenset(analyzer.terms(phrase))
+                phrase_stems = frozenset(analyzer.stems(phrase))
                 if phrase_stems:
-                    phrases.append((phrase_stems, entry.id))
+                    phrase_terms = frozenset(analyzer.terms(phrase))
+                    phrases.append((phrase_stems, phrase_terms, entry.id))
                     stems |= phrase_stems
+                    entry_terms |= phrase_terms
             entry_stems[entry.id] = frozenset(stems)
             if entry.weak:
-                weak |= stems
-        doc_concepts = [frozenset(eid for stems, eid in phrases if stems <= terms) for terms in doc_terms]
+                # "York" bound to "New York" is no more evidence than "New York".
+                weak |= stems | entry_terms
+        doc_concepts = [_named(phrases, t, s) for t, s in zip(doc_terms, doc_stems, strict=True)]
         has_figure = [bool(_FIGURE.search(p.texts[lang])) for p in passages]
         asking = [fold(t) for e in self.kb.glossary if e.numbers for t in e.terms.get(lang, ())]
         asks_figure = re.compile(r"\b(?:" + "|".join(map(re.escape, asking)) + r")\b") if asking else None
@@ -135,6 +158,7 @@ class Retriever:
             bm25,
             doc_terms,
             df,
+            {stem: tuple(terms) for stem, terms in bound.items()},
             phrases,
             entry_stems,
             frozenset(weak),
@@ -143,8 +167,9 @@ class Retriever:
             asks_figure,
         )
 
-    def _concepts(self, query_stems: frozenset[str], index: _Index) -> set[str]:
-        return {entry_id for stems, entry_id in index.phrases if stems <= query_stems}
+    def _concepts(self, text: str, index: _Index) -> frozenset[str]:
+        stems = index.analyzer.stems(text)
+        return _named(index.phrases, frozenset(index.analyzer.bind(stems)), frozenset(stems))
 
     def search(self, text: str, lang: str) -> Result:
         """The passages that answer `text`, asked in `lang`."""
@@ -163,14 +188,14 @@ class Retriever:
         if not query:
             return Result((), None)
         query_set = frozenset(query)
-        concepts = self._concepts(query_set, source_index)
+        concepts = self._concepts(text, source_index)
         if searched != asked_in:
             # Mixed-language questions: words typed in English count as they are.
-            concepts |= self._concepts(frozenset(index.analyzer.terms(text)), index)
+            concepts |= self._concepts(text, index)
         # A typed word is found in a passage when the passage has it, or names whole a
         # glossary concept that the question names with a phrase containing the word.
         term_concepts: dict[str, frozenset[str]] = {
-            term: frozenset(eid for stems, eid in source_index.phrases if term in stems and eid in concepts)
+            term: frozenset(eid for _, terms, eid in source_index.phrases if term in terms and eid in concepts)
             for term in query_set
         }
         # Words that can be found as typed: all of them in their own language; in English,
@@ -188,6 +213,9 @@ class Retriever:
             for s in equivalents[term]:
                 w = 1.0 if s == term else EXPANSION_WEIGHT
                 weights[s] = max(weights.get(s, 0.0), w)
+        for term in literal:
+            for b in index.bound.get(term, ()):
+                weights[b] = max(weights.get(b, 0.0), BOUND_HEAD_WEIGHT)
         scores = _weighted_scores(index.bm25, weights)
         asks = source_index.asks_figure
         if asks is not None and asks.search(fold(text)):
@@ -237,6 +265,18 @@ class Retriever:
                 strong += 1
         coverage = matched / total if total else 0.0
         return Hit(index.passages[i], float(score), coverage, strong, index.language, i)
+
+
+def _named(
+    phrases: list[tuple[frozenset[str], frozenset[str], str]], terms: frozenset[str], stems: frozenset[str]
+) -> frozenset[str]:
+    """The glossary entries a text names. A name of several stems is found where all of
+    them are, in any order ("Gaza family program" names the Gaza program); a name of one
+    stem where that stem is not the bound head of another name ("qui peut demander"
+    comes down to "demand", and "demande d'asile" asks nothing)."""
+    return frozenset(
+        eid for phrase_stems, _, eid in phrases if phrase_stems <= (stems if len(phrase_stems) > 1 else terms)
+    )
 
 
 def _rank_key(h: Hit) -> float:

@@ -1,11 +1,8 @@
 """The shared question set, end to end through `ask --jsonl`, as a regression gate.
 
-The issue's targets: in every language hit@3 >= 0.90, reply language >= 0.95, handoff
->= 0.90, emergency = 1.00; no_answer >= 0.75 overall; no false handoff. All are enforced
-as they are, except hit@3 per language: overall it is held at 0.90, per language at a
-floor of 0.80 until French meets 0.90 (one question of six is missed: the bot cites
-Legault's "fairly apportion asylum seekers", the scorer's gold is "fairly apportioning").
-Raise HIT3_PER_LANGUAGE_FLOOR to 0.90 when it does; the issue stays open until then.
+The issue's targets, enforced as they are: in every language hit@3 >= 0.90, reply
+language >= 0.95, handoff >= 0.90, emergency = 1.00; no_answer >= 0.75 overall; no false
+handoff.
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[t
     return data  # type: ignore[no-any-return]
 
 
-HIT3_PER_LANGUAGE_FLOOR = 0.80
+HIT3_PER_LANGUAGE_FLOOR = 0.90
 
 
 @pytest.mark.parametrize(
