@@ -9,10 +9,12 @@ May import: every module of the bot.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 
 from bot.conversation import Conversations
 from bot.core import Bot
+from bot.desk import Desk
 from bot.i18n import load_catalogs
 from bot.keys import load_keys
 from bot.knowledge import load
@@ -27,15 +29,40 @@ def build_bot(settings: Settings) -> Bot:
     return Bot(kb, catalogs, today=(lambda: fixed) if fixed else date.today)
 
 
-def build_conversations(settings: Settings, bot: Bot | None = None, in_memory: bool = False) -> Conversations:
+def build_conversations(
+    settings: Settings,
+    bot: Bot | None = None,
+    in_memory: bool = False,
+    now: Callable[[], datetime] | None = None,
+) -> Conversations:
     """The conversation layer on the database in `settings.data_dir` (or in memory)."""
     keys = load_keys(settings.pepper, settings.data_dir)
     store = Store.open(None if in_memory else settings.data_dir)
+    bot = bot or build_bot(settings)
+    clock = now or utc_now
+    desk = Desk(
+        store,
+        keys,
+        bot.catalogs,
+        room=settings.volunteer_chat_id if settings.telegram_token else None,
+        volunteer_ids=settings.volunteer_ids,
+        reminder=timedelta(minutes=settings.volunteer_reminder_minutes),
+        hours=settings.volunteer_hours,
+        timezone=settings.volunteer_timezone,
+        room_language=settings.volunteer_language,
+        template_sid=settings.twilio_template_sid,
+        clock=clock,
+    )
     return Conversations(
-        bot or build_bot(settings),
+        bot,
         store,
         keys,
         retention_days=settings.retention_days,
         rate_limit=settings.rate_limit_per_minute,
-        clock=lambda: datetime.now(UTC),
+        clock=clock,
+        desk=desk,
     )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -20,17 +20,19 @@ import secrets
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from bot.core import Bot, Incoming, Reply
+from bot.core import READ_LIMIT, Bot, Incoming, Reply
+from bot.desk import BOT_WORDS, END_WORDS, ROOM_THREAD, Desk, consent_word
 from bot.i18n import LANGUAGE_NAMES, Messages, right_to_left
 from bot.keys import Keys, SealError
+from bot.messages import Button, Inbound, Outbound, Send
 from bot.normalize import LANGUAGES, fold, sanitize
 from bot.storage import Purged, Store, Unavailable, User
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Button", "Conversations", "Delivery", "Inbound", "Outbound", "Outcome", "Unavailable"]
+__all__ = ["Button", "Conversations", "Delivery", "Inbound", "Outbound", "Outcome", "Send", "Unavailable"]
 
 TELEGRAM = "telegram"
 WHATSAPP = "whatsapp"
@@ -40,6 +42,8 @@ RATE_WINDOW = timedelta(minutes=1)
 EVENT_DAYS = 2
 # A reply that could not be delivered in this long is dropped rather than kept.
 OUTBOX_DAYS = 2
+# A question waiting for a yes or no to a volunteer is forgotten after this long.
+CONSENT_TTL = timedelta(days=1)
 
 # Words that work as commands when they are the whole message, in every language: the
 # first of each list is the one the bot tells people to write. "help" is not one of
@@ -52,7 +56,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "privacy": {"en": ("privacy",), "fr": ("confidentialité",), "es": ("privacidad",), "ar": ("الخصوصية",)},
     "start": {"en": ("start", "hello", "hi"), "fr": ("bonjour", "salut"), "es": ("hola",), "ar": ("مرحبا",)},
 }
-COMMANDS = ("start", "help", "language", "privacy", "forget", "volunteer")
+COMMANDS = ("start", "help", "language", "privacy", "forget", "volunteer", "bot", "end")
 # Writing a language's name alone chooses it.
 LANGUAGE_WORDS = {
     "en": ("english", "anglais", "inglés"),
@@ -63,54 +67,11 @@ LANGUAGE_WORDS = {
 
 
 @dataclass(frozen=True)
-class Inbound:
-    """One event from a platform. `sender` is the platform's id for the person (a chat
-    id, a phone number): it is turned into a pseudonym at once and never stored.
-    `action` is set by a button press (`lang:fr`, `feedback:+:…`, `volunteer`)."""
-
-    channel: str
-    sender: str
-    event_id: str
-    text: str = ""
-    language_hint: str | None = None
-    action: str = ""
-    non_text: bool = False
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    action: str
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """A message to send: plain text (channels escape it), in `language`, with rows of
-    buttons for channels that have them."""
-
-    text: str
-    language: str
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    kind: str = "info"  # a Reply's kind, or "info" for the bot's own messages
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "text": self.text,
-            "language": self.language,
-            "kind": self.kind,
-            "buttons": [[[b.label, b.action] for b in row] for row in self.buttons],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> Outbound:
-        rows = data.get("buttons") or []
-        assert isinstance(rows, list)
-        return cls(
-            str(data["text"]),
-            str(data["language"]),
-            tuple(tuple(Button(str(label), str(action)) for label, action in row) for row in rows),
-            str(data.get("kind") or "info"),
-        )
+class _Turn:
+    messages: tuple[Outbound, ...]
+    user: User
+    erased: bool = False
+    sends: tuple[Send, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +92,7 @@ class Delivery:
     message: Outbound
     pieces_sent: int
     attempts: int
+    thread: str = ""
 
 
 def _utc_now() -> datetime:
@@ -145,12 +107,14 @@ class Conversations:
     retention_days: int = 30
     rate_limit: int = 20
     clock: Callable[[], datetime] = _utc_now
+    desk: Desk | None = None
     # Recent message times per pseudonym, in memory only; and who was told to slow down.
     _recent: dict[str, deque[datetime]] = field(init=False, default_factory=dict)
     _warned: set[str] = field(init=False, default_factory=set)
     _feedback_keys: dict[str, str] = field(init=False, default_factory=dict)
     _keywords: dict[str, str] = field(init=False, default_factory=dict)
     _keyword_language: dict[str, str] = field(init=False, default_factory=dict)
+    _bot_words: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         self._feedback_keys = {_short(p.id): p.id for p in self.bot.kb.passages}
@@ -163,6 +127,10 @@ class Conversations:
         for lang, words in LANGUAGE_WORDS.items():
             for word in words:
                 self._keywords[_keyword_form(word)] = f"lang:{lang}"
+        for lang, word in END_WORDS.items():
+            self._keywords[_keyword_form(word)] = "end"
+            languages_of.setdefault(_keyword_form(word), set()).add(lang)
+        self._bot_words = frozenset(_keyword_form(w) for w in BOT_WORDS.values())
         # A keyword of one language only ("voluntario") also says which language to answer in.
         self._keyword_language = {k: next(iter(v)) for k, v in languages_of.items() if len(v) == 1}
 
@@ -171,14 +139,21 @@ class Conversations:
     def receive(self, inbound: Inbound, address: str | None = None) -> Outcome:
         """Process one event once. With an `address`, the replies are also queued for
         delivery in the same transaction that records the event, so an event that was
-        acknowledged is never lost and never answered twice."""
+        acknowledged is never lost and never answered twice. Messages for others (the
+        volunteers' room, a person a volunteer answers) are always queued."""
         now = self.clock()
         today = now.date()
         pseudonym = self.keys.pseudonym(inbound.channel, inbound.sender)
         erased = False
+        sends: tuple[Send, ...] = ()
         with self.store.transaction():
             if not self.store.first_time(self.keys.event_key(inbound.channel, inbound.event_id), today):
                 return Outcome("duplicate")
+            desk = self._desk
+            if desk is not None and (inbound.room or desk.is_volunteer_command(inbound.text, inbound.action)):
+                outcome, sends = self._volunteer_event(desk, inbound)
+                self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today)
+                return outcome
             user = self.store.user(pseudonym)
             limited = self._over_limit(pseudonym, now)
             if limited is not None:
@@ -188,20 +163,44 @@ class Conversations:
                 outcome = Outcome("throttled", (self._info(m, self._throttled(m)),))
             else:
                 user = user or User(pseudonym, today)
-                messages, user, erased = self._respond(inbound, user)
+                turn = self._respond(inbound, user, address or inbound.sender)
+                erased, sends = turn.erased, turn.sends
                 if not erased:
-                    self.store.save_user(user.seen(today))
-                outcome = Outcome("new", messages)
-            if address is not None:
-                # An erasure's confirmation is queued under a random thread, so that the
-                # pseudonym leaves the database with everything else.
-                thread = secrets.token_hex(16) if erased else pseudonym
-                for message in outcome.messages:
-                    payload = json.dumps({"address": address, "message": message.to_json()}, ensure_ascii=False)
-                    self.store.enqueue(inbound.channel, thread, self.keys.seal(payload.encode()), today)
+                    self.store.save_user(turn.user.seen(today))
+                outcome = Outcome("new", turn.messages)
+            # An erasure's confirmation is queued under a random thread, so that the
+            # pseudonym leaves the database with everything else.
+            thread = secrets.token_hex(16) if erased else pseudonym
+            self._queue(inbound.channel, address, thread, outcome.messages, sends, today)
         if erased:
             self.store.checkpoint()
         return outcome
+
+    def _queue(
+        self,
+        channel: str,
+        address: str | None,
+        thread: str,
+        messages: tuple[Outbound, ...],
+        sends: tuple[Send, ...],
+        today: date,
+    ) -> None:
+        own = tuple(Send(channel, address, thread, m) for m in messages) if address is not None else ()
+        for send in (*own, *sends):
+            payload = json.dumps({"address": send.address, "message": send.message.to_json()}, ensure_ascii=False)
+            self.store.enqueue(send.channel, send.thread, self.keys.seal(payload.encode()), today)
+
+    @property
+    def _desk(self) -> Desk | None:
+        return self.desk if self.desk is not None and self.desk.on else None
+
+    def _volunteer_event(self, desk: Desk, inbound: Inbound) -> tuple[Outcome, tuple[Send, ...]]:
+        if not desk.authorised(inbound):
+            if inbound.room:
+                return Outcome("ignored"), ()
+            m = self._messages(None, inbound.language_hint)
+            return Outcome("new", (desk.not_authorised(m),)), ()
+        return Outcome("new"), tuple(desk.volunteer(inbound))
 
     def _over_limit(self, pseudonym: str, now: datetime) -> bool | None:
         """None when within the limit; True the first time over it (one notice), then False."""
@@ -217,46 +216,133 @@ class Conversations:
         self._warned.add(pseudonym)
         return True
 
-    def _respond(self, inbound: Inbound, user: User) -> tuple[tuple[Outbound, ...], User, bool]:
-        """The messages for this event, the person's new state, and whether they were erased."""
-        action = inbound.action or self._action(inbound.text)
+    def _respond(self, inbound: Inbound, user: User, reply_address: str) -> _Turn:
+        """The messages for this event, the person's new state, whether they were erased,
+        and what goes to others."""
+        action, argument = (inbound.action, "") if inbound.action else self._action(inbound.text)
         said_in = self._keyword_language.get(_keyword_form(sanitize(inbound.text))) if action else None
         if said_in is not None and user.language is None:
             user = _with(user, language=said_in)
         m = self._messages(user, inbound.language_hint)
+        desk = self._desk
         if action == "forget":
+            sends = tuple(desk.forget(user.pseudonym)) if desk is not None else ()
             self.store.forget(user.pseudonym)
             self._recent.pop(user.pseudonym, None)
-            return (self._info(m, self._forgotten(m)),), user, True
+            return _Turn((self._info(m, self._forgotten(m)),), user, True, sends)
+        if desk is not None:
+            turn = self._desk_turn(desk, inbound, user, m, action, argument, reply_address)
+            if turn is not None:
+                return turn
+            if action == "bot":
+                # "/bot question" while a volunteer holds the case: the bot answers itself.
+                inbound = replace(inbound, text=argument, action="")
+                action = ""
         if action.startswith("lang:") and action[5:] in LANGUAGES:
             lang = action[5:]
             user = _with(user, language=lang, language_chosen=True)
             m = self.bot.catalogs[lang]
-            return (*self._with_notice(user, m, inbound.channel, self._info(m, self._language_set(m))), False)
+            return self._turn(user, m, inbound.channel, self._info(m, self._language_set(m)))
         if action == "start":
             notice = self._notice(m, inbound.channel)
-            return (self._info(m, notice),), _with(user, notice_shown=True), False
+            return _Turn((self._info(m, notice),), _with(user, notice_shown=True))
         if action == "privacy":
-            return (self._info(m, self._notice(m, inbound.channel)),), _with(user, notice_shown=True), False
+            return _Turn((self._info(m, self._notice(m, inbound.channel)),), _with(user, notice_shown=True))
         if action == "help":
-            return (*self._with_notice(user, m, inbound.channel, self._help(m, inbound.channel)), False)
+            return self._turn(user, m, inbound.channel, self._help(m, inbound.channel))
         if action == "language":
-            return (*self._with_notice(user, m, inbound.channel, self._language_menu(m, inbound.channel)), False)
+            return self._turn(user, m, inbound.channel, self._language_menu(m, inbound.channel))
         if action == "volunteer":
-            return (*self._with_notice(user, m, inbound.channel, self._volunteer(m, inbound.channel)), False)
+            if desk is not None:
+                return self._turn(user, m, inbound.channel, desk.ask_consent(m, user.pseudonym, None, inbound.channel))
+            return self._turn(user, m, inbound.channel, self._volunteer(m, inbound.channel))
         if action.startswith("feedback:"):
-            return (*self._feedback(m, user, action), False)
+            messages, counted = self._feedback(m, user, action)
+            return _Turn(messages, counted)
+        if action.startswith(("consent:", "rate:")) or action in ("end", "bot"):
+            # A button pressed twice, or a command with nothing to act on.
+            return _Turn((), user)
         if inbound.non_text:
-            return (*self._with_notice(user, m, inbound.channel, self._info(m, self._text_only(m))), False)
+            return self._turn(user, m, inbound.channel, self._info(m, self._text_only(m)))
         reply = self._answer(inbound, user)
         if reply is None:
-            return (self._info(m, self._failed(m)),), user, False
+            return _Turn((self._info(m, self._failed(m)),), user)
         if not user.language_chosen:
             user = _with(user, language=reply.language)
-        message = self._reply_message(reply, inbound.channel)
         m = self.bot.catalogs[reply.language]
+        if reply.kind == "handoff" and desk is not None:
+            consent = desk.ask_consent(m, user.pseudonym, sanitize(inbound.text)[:READ_LIMIT], inbound.channel)
+            # The core's reason ("this needs a person") and reminder stay; its promise of
+            # how a handoff will work gives way to the real request for consent.
+            kept = [*reply.sections[:-2], reply.sections[-1], consent.text]
+            text = right_to_left("\n\n".join(s for s in kept if s), m.language)
+            return self._turn(user, m, inbound.channel, replace(consent, text=text, kind="handoff"))
+        message = self._reply_message(reply, inbound.channel)
         # Danger first: in an emergency the notice comes after 911.
-        return (*self._with_notice(user, m, inbound.channel, message, after=reply.kind == "emergency"), False)
+        return self._turn(user, m, inbound.channel, message, after=reply.kind == "emergency")
+
+    def _desk_turn(
+        self, desk: Desk, inbound: Inbound, user: User, m: Messages, action: str, argument: str, reply_address: str
+    ) -> _Turn | None:
+        """What the volunteer desk makes of this event: an open case, a consent awaited,
+        a rating. None: answer as usual."""
+        pseudonym = user.pseudonym
+        case = desk.open_case_of(pseudonym)
+        if case is not None:
+            if action == "end":
+                closed, to_room = desk.end_by_person(m, case)
+                return _Turn((closed,), user, sends=tuple(to_room))
+            if action in ("bot", "start", "help", "privacy", "language") or action.startswith("lang:"):
+                return None
+            if action == "volunteer":
+                return _Turn((self._info(m, desk.while_open(m, case, inbound.channel)),), user)
+            if inbound.non_text or not inbound.text.strip():
+                return _Turn((self._info(m, self._text_only(m)),), user)
+            text = sanitize(inbound.text)[:READ_LIMIT]
+            sends = tuple(desk.relay_from_person(case, text))
+            # Danger is answered at once, even while a volunteer holds the case.
+            emergency = self._emergency(inbound, user)
+            messages: tuple[Outbound, ...] = (emergency,) if emergency is not None else ()
+            if case.state == "waiting" and emergency is None:
+                messages = (self._info(m, m._("Added to your case #{case}.").format(case=case.id)),)
+            return _Turn(messages, user, sends=sends)
+        if action.startswith("rate:") or (not action and inbound.text.strip() in ("👍", "👎")):
+            sign, _, case_id = action[5:].partition(":") if action else (inbound.text.strip(), "", "")
+            rated = desk.rate(m, pseudonym, case_id, sign in ("+", "👍"))
+            if rated is not None:
+                return _Turn((rated,), user)
+            return None if not action else _Turn((), user)
+        pending = desk.pending_consent(pseudonym)
+        if pending is None:
+            return None
+        (question,) = pending
+        said = consent_word(inbound.text) if not inbound.action else None
+        if action == "consent:yes" or said is True:
+            if question is None:
+                return self._turn(user, m, inbound.channel, desk.ask_consent(m, pseudonym, None, inbound.channel))
+            opened, to_room = desk.open_case(m, pseudonym, inbound.channel, reply_address, question)
+            return _Turn((opened,), user, sends=tuple(to_room))
+        if action == "consent:no" or said is False:
+            return _Turn((desk.decline(m, pseudonym),), user)
+        if question is None and not action and not inbound.non_text and inbound.text.strip():
+            emergency = self._emergency(inbound, user)
+            if emergency is not None:
+                return _Turn((emergency,), user)
+            question = sanitize(inbound.text)[:READ_LIMIT]
+            return self._turn(user, m, inbound.channel, desk.ask_consent(m, pseudonym, question, inbound.channel))
+        # Something else: the question is not shared, and this message is answered.
+        self.store.clear_consent(pseudonym)
+        return None
+
+    def _emergency(self, inbound: Inbound, user: User) -> Outbound | None:
+        reply = self._answer(inbound, user)
+        if reply is None or reply.kind != "emergency":
+            return None
+        return self._reply_message(reply, inbound.channel)
+
+    def _turn(self, user: User, m: Messages, channel: str, message: Outbound, after: bool = False) -> _Turn:
+        messages, user = self._with_notice(user, m, channel, message, after)
+        return _Turn(messages, user)
 
     def _answer(self, inbound: Inbound, user: User) -> Reply | None:
         try:
@@ -265,17 +351,21 @@ class Conversations:
             log.error("the core failed on a message: %s", type(exc).__name__)
             return None
 
-    def _action(self, text: str) -> str:
+    def _action(self, text: str) -> tuple[str, str]:
+        """The command or keyword a message is, if any, and what follows it."""
         words = sanitize(text).strip()
         if words.startswith("/"):
             command, _, argument = words[1:].partition(" ")
             command = command.split("@", 1)[0].lower()
-            argument = argument.strip().lower()
-            if command == "language" and argument in LANGUAGES:
-                return f"lang:{argument}"
+            argument = argument.strip()
+            if command == "language" and argument.lower() in LANGUAGES:
+                return f"lang:{argument.lower()}", ""
             # An unknown command gets the help, not an answer about "/whatever".
-            return command if command in COMMANDS else "help"
-        return self._keywords.get(_keyword_form(words), "")
+            return (command if command in COMMANDS else "help"), argument
+        first, _, rest = words.partition(" ")
+        if _keyword_form(first) in self._bot_words and rest.strip():
+            return "bot", rest.strip()
+        return self._keywords.get(_keyword_form(words), ""), ""
 
     # -- what the bot says -------------------------------------------------------------
 
@@ -442,7 +532,11 @@ class Conversations:
                 self.store.delivered(queued.id)
                 continue
             message = Outbound.from_json(payload["message"])
-            out.append(Delivery(queued.id, str(payload["address"]), message, queued.pieces_sent, queued.attempts))
+            out.append(
+                Delivery(
+                    queued.id, str(payload["address"]), message, queued.pieces_sent, queued.attempts, queued.thread
+                )
+            )
         return out
 
     def progress(self, delivery: Delivery, pieces_sent: int) -> None:
@@ -451,17 +545,43 @@ class Conversations:
     def attempted(self, delivery: Delivery) -> None:
         self.store.attempted(delivery.id)
 
-    def delivered(self, delivery: Delivery) -> None:
-        self.store.delivered(delivery.id)
+    def delivered(self, delivery: Delivery, message_ids: tuple[int, ...] = ()) -> None:
+        """Sent. In the volunteers' room, the sent messages' ids link replies to the case."""
+        with self.store.transaction():
+            if self.desk is not None and delivery.thread == ROOM_THREAD:
+                for message_id in message_ids:
+                    self.desk.room_message_sent(delivery.message, message_id)
+            self.store.delivered(delivery.id)
+
+    def undeliverable(self, delivery: Delivery, channel: str) -> None:
+        """Can never be sent (blocked, unknown number): dropped; the room hears of it
+        when it was a volunteer's message in a case."""
+        with self.store.transaction():
+            self.store.delivered(delivery.id)
+            if self.desk is not None and delivery.thread != ROOM_THREAD:
+                sends = tuple(self.desk.undeliverable(delivery.message))
+                self._queue(channel, None, "", (), sends, self.clock().date())
+
+    def remind(self) -> int:
+        """Reminders for cases no one claimed in time; the number of messages queued."""
+        if self._desk is None:
+            return 0
+        with self.store.transaction():
+            sends = tuple(self._desk.remind())
+            self._queue("", None, "", (), sends, self.clock().date())
+        return len(sends)
 
     # -- upkeep ------------------------------------------------------------------------
 
     def purge(self) -> Purged:
         today = self.clock().date()
+        now = self.clock()
         purged = self.store.purge(
             users_before=today - timedelta(days=self.retention_days),
             events_before=today - timedelta(days=EVENT_DAYS),
             outbox_before=today - timedelta(days=OUTBOX_DAYS),
+            cases_before=now - timedelta(days=self.retention_days),
+            consents_before=now - CONSENT_TTL,
         )
         stale = [p for p, times in self._recent.items() if not times or self.clock() - times[-1] >= RATE_WINDOW]
         for pseudonym in stale:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -78,6 +79,15 @@ class Messages:
         if partial.precision == "month":
             return format_skeleton("yMMMM", partial.first_day, locale=self.language)
         return format_skeleton("y", partial.first_day, locale=self.language)
+
+    def datetime(self, moment: datetime, zone: str) -> str:
+        """A weekday, date and time in `zone`, naming the zone's place ("Toronto")."""
+        tz = ZoneInfo(zone)
+        local = moment.astimezone(tz)
+        day = format_skeleton("MMMMEEEEd", local, locale=self.language)
+        hour = format_time(local, "short", locale=self.language)
+        comma = "، " if self.language == "ar" else ", "
+        return f"{day}{comma}{hour} ({get_timezone_location(tz, locale=self.language)})"
 
 
 def load_catalogs(locales: Path) -> dict[str, Messages]:

@@ -27,16 +27,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telegram import Bot as TelegramBot
 from telegram.request import BaseRequest, HTTPXRequest
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 from bot.conversation import Conversations, Unavailable
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
-from bot.whatsapp import WhatsAppChannel
+from bot.whatsapp import WhatsAppChannel, WhatsAppSender
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 PURGE_EVERY = 24 * 60 * 60.0
+REMIND_EVERY = 60.0
+# Messages that could not leave (and what a crash left in the outbox) are retried this often.
+RETRY_EVERY = 5.0
 # Libraries that log request URLs (with the bot token), parameters (chat ids, texts) or
 # headers at INFO or DEBUG: they speak only of problems.
 QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "telegram", "twilio", "uvicorn.access", "asyncio")
@@ -46,8 +50,17 @@ QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "telegram", "twilio", "uvicorn.ac
 class Channels:
     telegram: TelegramChannel | None = None
     whatsapp: WhatsAppChannel | None = None
+    whatsapp_sender: WhatsAppSender | None = None
     polling: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def deliver(self) -> None:
+        """Deliver what is queued on every channel (an event on one channel can queue
+        messages for the other: a WhatsApp question posted to the volunteers' room)."""
+        if self.telegram is not None:
+            await self.telegram.deliver()
+        if self.whatsapp_sender is not None:
+            await self.whatsapp_sender.deliver()
 
 
 def quiet_libraries() -> None:
@@ -73,7 +86,11 @@ def telegram_bot(settings: Settings, request: BaseRequest | None = None) -> Tele
 
 
 def channels(
-    settings: Settings, conversations: Conversations, polling: bool, telegram_request: BaseRequest | None = None
+    settings: Settings,
+    conversations: Conversations,
+    polling: bool,
+    telegram_request: BaseRequest | None = None,
+    twilio_client: Client | None = None,
 ) -> Channels:
     """The channels whose credentials are set; one log line for each that is off."""
     found = Channels(polling=polling)
@@ -83,13 +100,28 @@ def channels(
         secret = settings.telegram_webhook_secret
         if not polling and not secret:
             log.warning("telegram webhook off: TELEGRAM_WEBHOOK_SECRET is not set (set it, or use --polling)")
-        found.telegram = TelegramChannel(conversations, telegram_bot(settings, telegram_request), secret)
+        found.telegram = TelegramChannel(
+            conversations, telegram_bot(settings, telegram_request), secret, settings.volunteer_chat_id, found.deliver
+        )
     if not (settings.twilio_auth_token and settings.public_base_url):
         missing = "TWILIO_AUTH_TOKEN" if not settings.twilio_auth_token else "PUBLIC_BASE_URL"
         log.info("whatsapp off: %s is not set", missing)
     else:
         validator = RequestValidator(settings.twilio_auth_token)
-        found.whatsapp = WhatsAppChannel(conversations, validator, settings.public_base_url + "/whatsapp")
+        found.whatsapp = WhatsAppChannel(
+            conversations, validator, settings.public_base_url + "/whatsapp", found.deliver
+        )
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
+        client = twilio_client or Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        found.whatsapp_sender = WhatsAppSender(
+            conversations, client, settings.twilio_whatsapp_from, settings.twilio_template_sid
+        )
+    elif found.whatsapp is not None:
+        log.info("whatsapp replies from volunteers off: TWILIO_ACCOUNT_SID or TWILIO_WHATSAPP_FROM is not set")
+    if settings.volunteer_chat_id is None:
+        log.info("volunteer desk off: VOLUNTEER_CHAT_ID is not set")
+    elif found.telegram is None:
+        log.warning("volunteer desk off: the volunteers' room is on Telegram, and TELEGRAM_BOT_TOKEN is not set")
     return found
 
 
@@ -99,12 +131,13 @@ def create_app(
     *,
     polling: bool = False,
     telegram_request: BaseRequest | None = None,
+    twilio_client: Client | None = None,
     background: bool = True,
 ) -> Starlette:
     """The ASGI application. `background=False` leaves out the periodic tasks (tests
-    drive delivery and purging themselves)."""
+    drive delivery, reminders and purging themselves)."""
     quiet_libraries()
-    found = channels(settings, conversations, polling, telegram_request)
+    found = channels(settings, conversations, polling, telegram_request, twilio_client)
 
     async def healthz(request: Request) -> Response:
         report = {"status": "ok", **conversations.health()}
@@ -132,8 +165,9 @@ def create_app(
         _purge(conversations)
         if background:
             found.tasks.append(asyncio.create_task(_every(PURGE_EVERY, lambda: _apurge(conversations))))
+            found.tasks.append(asyncio.create_task(_every(REMIND_EVERY, lambda: _remind(conversations, found))))
+            found.tasks.append(asyncio.create_task(_every(RETRY_EVERY, found.deliver, at_once=True)))
             if found.telegram is not None:
-                found.tasks.append(asyncio.create_task(found.telegram.deliver_forever()))
                 if polling:
                     found.tasks.append(asyncio.create_task(found.telegram.poll()))
                 elif settings.public_base_url and found.telegram.secret:
@@ -172,10 +206,24 @@ async def _apurge(conversations: Conversations) -> None:
     _purge(conversations)
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
-    while True:
+async def _remind(conversations: Conversations, found: Channels) -> None:
+    try:
+        if conversations.remind():
+            await found.deliver()
+    except Unavailable:
+        log.warning("reminders postponed: database busy")
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[None]], at_once: bool = False) -> None:
+    """Run `job` every `seconds`; a failure is logged (its kind only) and retried."""
+    if not at_once:
         await asyncio.sleep(seconds)
-        await job()
+    while True:
+        try:
+            await job()
+        except Exception as exc:
+            log.warning("background job failed (%s); will retry", type(exc).__name__)
+        await asyncio.sleep(seconds)
 
 
 class BodyLimit:

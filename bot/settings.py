@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, time
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_API = "https://api.telegram.org"
@@ -44,6 +45,15 @@ class Settings:
     retention_days: int = 30
     rate_limit_per_minute: int = 20
     log_level: str = "INFO"
+    # The volunteer desk: the volunteers' Telegram group, and who else may act as one.
+    volunteer_chat_id: int | None = None
+    volunteer_ids: frozenset[int] = frozenset()
+    volunteer_reminder_minutes: int = 15
+    # Daily opening hours "HH:MM-HH:MM" in volunteer_timezone; None: always open.
+    volunteer_hours: tuple[time, time] | None = None
+    volunteer_timezone: str = "America/Toronto"
+    volunteer_language: str = "en"
+    twilio_template_sid: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -79,6 +89,13 @@ class Settings:
             retention_days=_positive(env, "BOT_RETENTION_DAYS", cls.retention_days),
             rate_limit_per_minute=_positive(env, "BOT_RATE_LIMIT", cls.rate_limit_per_minute),
             log_level=level,
+            volunteer_chat_id=_chat_id(env.get("VOLUNTEER_CHAT_ID")),
+            volunteer_ids=_ids(env.get("VOLUNTEER_IDS")),
+            volunteer_reminder_minutes=_positive(env, "VOLUNTEER_REMINDER_MINUTES", cls.volunteer_reminder_minutes),
+            volunteer_hours=_hours(env.get("VOLUNTEER_HOURS")),
+            volunteer_timezone=_timezone(env.get("VOLUNTEER_TIMEZONE") or cls.volunteer_timezone),
+            volunteer_language=_language(env.get("VOLUNTEER_LANGUAGE") or cls.volunteer_language),
+            twilio_template_sid=(env.get("TWILIO_TEMPLATE_SID") or "").strip(),
         )
 
 
@@ -93,3 +110,49 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 1:
         raise SettingsError(f"{name} must be a whole number of 1 or more, not {raw!r}")
     return value
+
+
+def _chat_id(raw: str | None) -> int | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError as exc:
+        raise SettingsError(
+            f"VOLUNTEER_CHAT_ID must be a Telegram chat id such as -1001234567890, not {raw!r}"
+        ) from exc
+
+
+def _ids(raw: str | None) -> frozenset[int]:
+    if not raw or not raw.strip():
+        return frozenset()
+    try:
+        return frozenset(int(part) for part in raw.replace(",", " ").split())
+    except ValueError as exc:
+        raise SettingsError(f"VOLUNTEER_IDS must be Telegram user ids separated by commas, not {raw!r}") from exc
+
+
+def _hours(raw: str | None) -> tuple[time, time] | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError as exc:
+        raise SettingsError(f"VOLUNTEER_HOURS must look like 09:00-21:00, not {raw!r}") from exc
+    if start == end:
+        raise SettingsError("VOLUNTEER_HOURS must not start and end at the same time")
+    return start, end
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"VOLUNTEER_TIMEZONE must be a time zone such as America/Toronto, not {raw!r}") from exc
+    return raw
+
+
+def _language(raw: str) -> str:
+    if raw not in ("en", "fr", "es", "ar"):
+        raise SettingsError(f"VOLUNTEER_LANGUAGE must be en, fr, es or ar, not {raw!r}")
+    return raw

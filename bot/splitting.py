@@ -51,19 +51,20 @@ def split(text: str, limit: int, length: Callable[[str], int] = utf16_length) ->
 
 
 def _cut(text: str, limit: int, length: Callable[[str], int]) -> int:
-    """The end of the longest first piece that fits, at the coarsest boundary possible."""
+    """The end of the longest first piece that fits, at the coarsest boundary possible,
+    and never inside a grapheme cluster (a space can carry a combining mark)."""
     fits = _longest_prefix(text, limit, length)
-    window = text[:fits]
-    for boundary in _BOUNDARIES:
-        ends = [m.end() for m in boundary.finditer(window) if 0 < m.end() <= fits]
-        if ends:
-            return ends[-1]
-    end = 0
+    graphemes = set()
     for match in _GRAPHEME.finditer(text):
         if match.end() > fits:
             break
-        end = match.end()
-    return end or fits
+        graphemes.add(match.end())
+    window = text[:fits]
+    for boundary in _BOUNDARIES:
+        ends = [m.end() for m in boundary.finditer(window) if m.end() in graphemes]
+        if ends:
+            return ends[-1]
+    return max(graphemes, default=fits)
 
 
 def _longest_prefix(text: str, limit: int, length: Callable[[str], int]) -> int:

@@ -11,6 +11,12 @@ What is kept is deliberately little; see the privacy section of the README:
   answered twice; not linked to any user; kept two days.
 - `outbox`: replies accepted but not yet delivered (Telegram), sealed; deleted once sent.
 - `passage_feedback`: thumbs up and down per passage, with no user.
+- `consents`: a question waiting for the person's yes or no to a volunteer, sealed;
+  kept one day at most.
+- `cases`: volunteer cases. The reply address is sealed and erased when the case
+  closes; the case and its sealed `case_messages` are purged after the retention
+  period; `room_messages` maps the volunteers' room's messages to their case.
+- `audit`: each volunteer action (claim, reply, close): volunteer id, case, time; no text.
 
 May import: the standard library and sqlite-utils.
 """
@@ -21,7 +27,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -83,6 +89,117 @@ class Unavailable(RuntimeError):
     the caller must not acknowledge the event, so that the platform delivers it again."""
 
 
+@migrations()
+def m002_volunteer_desk(db: Database) -> None:
+    db.table("consents").create(
+        {"pseudonym": str, "sealed_question": bytes, "at": str}, pk="pseudonym", not_null={"at"}
+    )
+    db.table("cases").create(
+        {
+            "id": str,
+            "pseudonym": str,
+            "channel": str,
+            "language": str,
+            "sealed_address": bytes,
+            "state": str,  # waiting | claimed | closed
+            "volunteer_id": int,
+            "volunteer_name": str,
+            "opened_at": str,
+            "claimed_at": str,
+            "closed_at": str,
+            "last_user_at": str,
+            "reminded": int,
+            "root_message_id": int,
+            "rating": int,
+        },
+        pk="id",
+        not_null={"pseudonym", "channel", "language", "state", "opened_at", "last_user_at", "reminded"},
+        defaults={"reminded": 0},
+    )
+    db.table("cases").create_index(["pseudonym"])
+    db.table("cases").create_index(["state"])
+    db.table("case_messages").create(
+        {"id": int, "case_id": str, "author": str, "sealed": bytes, "at": str, "held": int},
+        pk="id",
+        not_null={"case_id", "author", "sealed", "at", "held"},
+        defaults={"held": 0},
+    )
+    db.table("case_messages").create_index(["case_id"])
+    db.table("room_messages").create({"message_id": int, "case_id": str}, pk="message_id", not_null={"case_id"})
+    db.table("room_messages").create_index(["case_id"])
+    db.table("audit").create(
+        {"id": int, "volunteer_id": int, "action": str, "case_id": str, "at": str},
+        pk="id",
+        not_null={"volunteer_id", "action", "case_id", "at"},
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    pseudonym: str
+    channel: str
+    language: str
+    sealed_address: bytes | None
+    state: str
+    volunteer_id: int | None
+    volunteer_name: str | None
+    opened_at: datetime
+    claimed_at: datetime | None
+    closed_at: datetime | None
+    last_user_at: datetime
+    reminded: bool
+    root_message_id: int | None
+    rating: int | None
+
+    @property
+    def open(self) -> bool:
+        return self.state != "closed"
+
+
+_CASE_COLUMNS = (
+    "id, pseudonym, channel, language, sealed_address, state, volunteer_id, volunteer_name, opened_at,"
+    " claimed_at, closed_at, last_user_at, reminded, root_message_id, rating"
+)
+
+
+def _case(row: tuple[object, ...]) -> Case:
+    (
+        cid,
+        pseudonym,
+        channel,
+        language,
+        sealed,
+        state,
+        vid,
+        vname,
+        opened,
+        claimed,
+        closed,
+        last,
+        reminded,
+        root,
+        rating,
+    ) = row
+    return Case(
+        str(cid),
+        str(pseudonym),
+        str(channel),
+        str(language),
+        sealed if isinstance(sealed, bytes) else None,
+        str(state),
+        int(vid) if isinstance(vid, int) else None,
+        str(vname) if vname is not None else None,
+        datetime.fromisoformat(str(opened)),
+        datetime.fromisoformat(str(claimed)) if claimed else None,
+        datetime.fromisoformat(str(closed)) if closed else None,
+        datetime.fromisoformat(str(last)),
+        bool(reminded),
+        int(root) if isinstance(root, int) else None,
+        int(rating) if isinstance(rating, int) else None,
+    )
+
+
 @dataclass(frozen=True)
 class User:
     pseudonym: str
@@ -112,6 +229,7 @@ class Purged:
     users: int
     events: int
     outbox: int
+    cases: int = 0
 
 
 class Store:
@@ -206,10 +324,20 @@ class Store:
         )
 
     def forget(self, pseudonym: str) -> None:
-        """Erase every row of this person. Call `checkpoint` after the transaction, so
-        that the erased values leave the write-ahead log too."""
-        self.db.conn.execute("DELETE FROM users WHERE pseudonym = ?", (pseudonym,))
-        self.db.conn.execute("DELETE FROM outbox WHERE thread = ?", (pseudonym,))
+        """Erase every row of this person, their cases included. Call `checkpoint` after
+        the transaction, so that the erased values leave the write-ahead log too."""
+        conn = self.db.conn
+        conn.execute("DELETE FROM users WHERE pseudonym = ?", (pseudonym,))
+        conn.execute("DELETE FROM outbox WHERE thread = ?", (pseudonym,))
+        conn.execute("DELETE FROM consents WHERE pseudonym = ?", (pseudonym,))
+        cases = [row[0] for row in conn.execute("SELECT id FROM cases WHERE pseudonym = ?", (pseudonym,))]
+        self._delete_cases(cases)
+
+    def _delete_cases(self, case_ids: list[str]) -> None:
+        for case_id in case_ids:
+            for table in ("case_messages", "room_messages"):
+                self.db.conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+            self.db.conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
 
     def checkpoint(self) -> None:
         if self.path is not None:
@@ -259,23 +387,184 @@ class Store:
         with self.transaction():
             self.db.conn.execute("DELETE FROM outbox WHERE id = ?", (queued_id,))
 
+    # -- consents and cases ------------------------------------------------------------
+
+    def set_consent(self, pseudonym: str, sealed_question: bytes | None, at: datetime) -> None:
+        self.db.conn.execute(
+            "INSERT INTO consents (pseudonym, sealed_question, at) VALUES (?, ?, ?) ON CONFLICT (pseudonym)"
+            " DO UPDATE SET sealed_question = excluded.sealed_question, at = excluded.at",
+            (pseudonym, sealed_question, at.isoformat()),
+        )
+
+    def consent(self, pseudonym: str) -> tuple[bytes | None, datetime] | None:
+        row = self.db.conn.execute(
+            "SELECT sealed_question, at FROM consents WHERE pseudonym = ?", (pseudonym,)
+        ).fetchone()
+        return None if row is None else (row[0], datetime.fromisoformat(row[1]))
+
+    def clear_consent(self, pseudonym: str) -> None:
+        self.db.conn.execute("DELETE FROM consents WHERE pseudonym = ?", (pseudonym,))
+
+    def case_exists(self, case_id: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is not None
+
+    def new_case(self, case: Case) -> None:
+        self.db.conn.execute(
+            f"INSERT INTO cases ({_CASE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
+            (
+                case.id,
+                case.pseudonym,
+                case.channel,
+                case.language,
+                case.sealed_address,
+                case.state,
+                case.volunteer_id,
+                case.volunteer_name,
+                case.opened_at.isoformat(),
+                None,
+                None,
+                case.last_user_at.isoformat(),
+                0,
+                None,
+                None,
+            ),
+        )
+
+    def case(self, case_id: str) -> Case | None:
+        row = self.db.conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,)).fetchone()
+        return None if row is None else _case(row)
+
+    def open_case_of(self, pseudonym: str) -> Case | None:
+        row = self.db.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE pseudonym = ? AND state != 'closed' ORDER BY opened_at DESC",
+            (pseudonym,),
+        ).fetchone()
+        return None if row is None else _case(row)
+
+    def last_closed_case_of(self, pseudonym: str) -> Case | None:
+        row = self.db.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE pseudonym = ? AND state = 'closed' ORDER BY closed_at DESC",
+            (pseudonym,),
+        ).fetchone()
+        return None if row is None else _case(row)
+
+    def open_cases(self) -> list[Case]:
+        rows = self.db.conn.execute(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state != 'closed' ORDER BY opened_at"
+        ).fetchall()
+        return [_case(r) for r in rows]
+
+    def claim(self, case_id: str, volunteer_id: int, volunteer_name: str, at: datetime) -> bool:
+        """Claim a waiting case; False when someone else holds it (or it is closed)."""
+        cursor = self.db.conn.execute(
+            "UPDATE cases SET state = 'claimed', volunteer_id = ?, volunteer_name = ?, claimed_at = ?"
+            " WHERE id = ? AND state = 'waiting'",
+            (volunteer_id, volunteer_name, at.isoformat(), case_id),
+        )
+        return cursor.rowcount == 1
+
+    def close_case(self, case_id: str, at: datetime) -> None:
+        """Closed: the reply address is erased at once; the rest waits for the purge."""
+        self.db.conn.execute(
+            "UPDATE cases SET state = 'closed', closed_at = ?, sealed_address = NULL WHERE id = ?",
+            (at.isoformat(), case_id),
+        )
+
+    def update_case(self, case_id: str, **values: object) -> None:
+        allowed = {"last_user_at", "reminded", "root_message_id", "rating"}
+        for column, value in values.items():
+            if column not in allowed:
+                raise ValueError(column)
+            stored = value.isoformat() if isinstance(value, datetime) else value
+            self.db.conn.execute(f"UPDATE cases SET {column} = ? WHERE id = ?", (stored, case_id))
+
+    def add_case_message(self, case_id: str, author: str, sealed: bytes, at: datetime, held: bool = False) -> int:
+        cursor = self.db.conn.execute(
+            "INSERT INTO case_messages (case_id, author, sealed, at, held) VALUES (?, ?, ?, ?, ?)",
+            (case_id, author, sealed, at.isoformat(), int(held)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def held_messages(self, case_id: str) -> list[tuple[int, bytes]]:
+        rows = self.db.conn.execute(
+            "SELECT id, sealed FROM case_messages WHERE case_id = ? AND held = 1 ORDER BY id", (case_id,)
+        )
+        return [(int(i), bytes(b)) for i, b in rows]
+
+    def release_held(self, message_ids: list[int]) -> None:
+        for message_id in message_ids:
+            self.db.conn.execute("UPDATE case_messages SET held = 0 WHERE id = ?", (message_id,))
+
+    def link_room_message(self, message_id: int, case_id: str) -> None:
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO room_messages (message_id, case_id) VALUES (?, ?)", (message_id, case_id)
+        )
+
+    def case_of_room_message(self, message_id: int) -> str | None:
+        row = self.db.conn.execute("SELECT case_id FROM room_messages WHERE message_id = ?", (message_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def audit(self, volunteer_id: int, action: str, case_id: str, at: datetime) -> None:
+        self.db.conn.execute(
+            "INSERT INTO audit (volunteer_id, action, case_id, at) VALUES (?, ?, ?, ?)",
+            (volunteer_id, action, case_id, at.isoformat()),
+        )
+
+    def audit_trail(self) -> list[tuple[int, str, str, str]]:
+        return [
+            tuple(r) for r in self.db.conn.execute("SELECT volunteer_id, action, case_id, at FROM audit ORDER BY id")
+        ]
+
+    def claim_delays(self, since: datetime) -> list[float]:
+        """Seconds from opening to claim, for cases opened since `since`."""
+        rows = self.db.conn.execute(
+            "SELECT opened_at, claimed_at FROM cases WHERE claimed_at IS NOT NULL AND opened_at >= ?",
+            (since.isoformat(),),
+        )
+        return [(datetime.fromisoformat(c) - datetime.fromisoformat(o)).total_seconds() for o, c in rows]
+
     # -- retention ---------------------------------------------------------------------
 
-    def purge(self, users_before: date, events_before: date, outbox_before: date) -> Purged:
+    def purge(
+        self,
+        users_before: date,
+        events_before: date,
+        outbox_before: date,
+        cases_before: datetime,
+        consents_before: datetime,
+    ) -> Purged:
         with self.transaction():
             conn = self.db.conn
             users = conn.execute("DELETE FROM users WHERE last_day < ?", (users_before.isoformat(),)).rowcount
             events = conn.execute("DELETE FROM events WHERE day < ?", (events_before.isoformat(),)).rowcount
             outbox = conn.execute("DELETE FROM outbox WHERE day < ?", (outbox_before.isoformat(),)).rowcount
+            conn.execute("DELETE FROM consents WHERE at < ?", (consents_before.isoformat(),))
+            old = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM cases WHERE state = 'closed' AND closed_at < ?", (cases_before.isoformat(),)
+                )
+            ]
+            self._delete_cases(old)
         self.checkpoint()
-        return Purged(users, events, outbox)
+        return Purged(users, events, outbox, len(old))
 
     def counts(self) -> dict[str, int]:
         """Row counts, for health checks and tests; no content."""
         conn = self.db.conn
         return {
             table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-            for table in ("users", "events", "outbox", "passage_feedback")
+            for table in (
+                "users",
+                "events",
+                "outbox",
+                "passage_feedback",
+                "consents",
+                "cases",
+                "case_messages",
+                "room_messages",
+                "audit",
+            )
         }
 
     def healthy(self) -> bool:

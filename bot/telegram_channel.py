@@ -19,7 +19,7 @@ import html
 import json
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -27,8 +27,8 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from telegram import Bot as TelegramBot
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.conversation import TELEGRAM, Conversations, Delivery, Inbound, Outbound, Unavailable
@@ -49,6 +49,10 @@ class TelegramChannel:
     conversations: Conversations
     bot: TelegramBot
     secret: str = field(default="", repr=False)
+    # The volunteers' room (a group chat id); None: the desk is off.
+    room: int | None = None
+    # Called after an update is accepted, to deliver what it queued on every channel.
+    kick: Callable[[], Awaitable[None]] | None = None
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _again: bool = field(init=False, default=False)
 
@@ -73,7 +77,7 @@ class TelegramChannel:
     def accept(self, update: Update) -> str | None:
         """Record the update and queue its replies; returns the id of a button press to
         acknowledge, if any. Raises `Unavailable` when it cannot be recorded."""
-        event = _inbound(update)
+        event = _inbound(update, self.room)
         if event is None:
             return None
         inbound, address = event
@@ -88,7 +92,7 @@ class TelegramChannel:
                 await self.bot.answer_callback_query(callback)
             except TelegramError as exc:
                 log.info("button press not acknowledged: %s", type(exc).__name__)
-        await self.deliver()
+        await (self.kick or self.deliver)()
 
     # -- delivering --------------------------------------------------------------------
 
@@ -128,45 +132,36 @@ class TelegramChannel:
         pieces = split(message.text, TELEGRAM_LIMIT)
         last = max((n for n, piece in enumerate(pieces) if piece.strip()), default=-1)
         n = delivery.pieces_sent
+        sent: list[int] = []
+        reply = ReplyParameters(message.reply_to, allow_sending_without_reply=True) if message.reply_to else None
         while n <= last:
             if pieces[n].strip():
                 try:
-                    await self.bot.send_message(
+                    result = await self.bot.send_message(
                         chat_id=int(delivery.address),
                         text=html.escape(pieces[n], quote=False),
                         parse_mode="HTML",
                         reply_markup=keyboard(message) if n == last else None,
+                        reply_parameters=reply if n == delivery.pieces_sent else None,
                     )
                 except RetryAfter as exc:
                     await asyncio.sleep(_retry_after(exc))
                     continue
-                except Forbidden:
-                    # The person blocked the bot or left: the message can never arrive.
-                    log.info("telegram refused delivery (blocked); message dropped")
-                    self.conversations.delivered(delivery)
+                except (Forbidden, BadRequest) as exc:
+                    # Blocked, left, or refused: this message can never arrive.
+                    log.warning("telegram refused a message (%s); dropped", type(exc).__name__)
+                    self.conversations.undeliverable(delivery, TELEGRAM)
                     return True
-                except BadRequest as exc:
-                    log.warning("telegram rejected a message (%s); message dropped", type(exc).__name__)
-                    self.conversations.delivered(delivery)
-                    return True
-                except (NetworkError, TelegramError) as exc:
+                except TelegramError as exc:
                     log.warning("telegram unreachable (%s); will retry", type(exc).__name__)
                     self.conversations.attempted(delivery)
                     return False
+                sent.append(result.message_id)
             n += 1
             if n <= last:
                 self.conversations.progress(delivery, n)
-        self.conversations.delivered(delivery)
+        self.conversations.delivered(delivery, tuple(sent))
         return True
-
-    async def deliver_forever(self, every: float = 5.0) -> None:
-        """Retry what could not be sent, and what a crash left in the outbox."""
-        while True:
-            try:
-                await self.deliver()
-            except Unavailable:
-                log.warning("outbox unavailable; will retry")
-            await asyncio.sleep(every)
 
     # -- set-up ------------------------------------------------------------------------
 
@@ -214,27 +209,55 @@ class TelegramChannel:
             await self.deliver()
 
 
-def _inbound(update: Update) -> tuple[Inbound, str] | None:
+def _inbound(update: Update, room: int | None) -> tuple[Inbound, str] | None:
     """The event and the chat to answer, or None for what the bot does not answer
-    (groups and channels, edits, service messages)."""
+    (groups other than the volunteers' room, channels, edits, service messages)."""
     event_id = str(update.update_id)
     query = update.callback_query
     if query is not None:
         chat = query.message.chat if query.message is not None else None
-        if chat is None or chat.type != "private" or not query.data:
+        if chat is None or not query.data:
             return None
-        inbound = Inbound(TELEGRAM, str(query.from_user.id), event_id, "", query.from_user.language_code, query.data)
+        in_room = room is not None and chat.id == room
+        if chat.type != "private" and not in_room:
+            return None
+        user = query.from_user
+        inbound = Inbound(
+            TELEGRAM,
+            str(user.id),
+            event_id,
+            "",
+            user.language_code,
+            query.data,
+            room=in_room,
+            sender_name=_volunteer_name(user.first_name, user.username) if in_room else "",
+        )
         return inbound, str(chat.id)
     message = update.message
-    if message is None or message.chat.type != "private" or message.from_user is None:
+    if message is None or message.from_user is None:
+        return None
+    sender = str(message.from_user.id)
+    if room is not None and message.chat.id == room:
+        # A volunteer in the room: commands and replies to the bot's case messages.
+        if not message.text:
+            return None
+        replied = message.reply_to_message.message_id if message.reply_to_message is not None else None
+        name = _volunteer_name(message.from_user.first_name, message.from_user.username)
+        inbound = Inbound(TELEGRAM, sender, event_id, message.text, room=True, reply_to=replied, sender_name=name)
+        return inbound, str(message.chat.id)
+    if message.chat.type != "private":
         return None
     hint = message.from_user.language_code
-    sender = str(message.from_user.id)
     if message.text:
         return Inbound(TELEGRAM, sender, event_id, message.text, hint), str(message.chat.id)
     # Voice, photo, sticker, location, document, contact...: only the fact that it was
     # not text is used; its content and metadata go nowhere.
     return Inbound(TELEGRAM, sender, event_id, "", hint, non_text=True), str(message.chat.id)
+
+
+def _volunteer_name(first_name: str, username: str | None) -> str:
+    # Volunteers are seen by their room, by the name they chose there.
+    return f"@{username}" if username else first_name
 
 
 def keyboard(message: Outbound) -> InlineKeyboardMarkup | None:

@@ -6,6 +6,8 @@ turning the form into an `Inbound` event (only the sender, the MessageSid, the t
 whether something that is not text was sent: `ProfileName`, locations and media URLs
 are read nowhere); and answering in TwiML, split under 1600 characters per message.
 WhatsApp has no buttons in this mode: the conversation offers keywords instead.
+Messages the bot starts itself (a volunteer's reply, a reminder) leave from the outbox
+through Twilio's REST API, with the approved template outside the 24-hour window.
 
 May import: the standard library, twilio, Starlette, and the bot's conversation and
 splitting modules. Never storage.
@@ -13,17 +15,22 @@ splitting modules. Never storage.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from starlette.background import BackgroundTask
 from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.conversation import WHATSAPP, Conversations, Inbound, Outcome, Unavailable
+from bot.conversation import WHATSAPP, Conversations, Delivery, Inbound, Outcome, Unavailable
 from bot.splitting import WHATSAPP_LIMIT, split
 
 log = logging.getLogger(__name__)
@@ -39,6 +46,8 @@ class WhatsAppChannel:
     conversations: Conversations
     validator: RequestValidator
     url: str  # the public address of this endpoint, exactly as configured in Twilio
+    # Called after a message is accepted, to deliver what it queued for others.
+    kick: Callable[[], Awaitable[None]] | None = None
 
     async def webhook(self, request: Request) -> Response:
         signature = request.headers.get(SIGNATURE_HEADER, "")
@@ -64,7 +73,10 @@ class WhatsAppChannel:
         except Unavailable:
             return Response(status_code=503)
         log.info("whatsapp message: %s", outcome.status)
-        return twiml(outcome)
+        response = twiml(outcome)
+        if self.kick is not None and outcome.status == "new":
+            response.background = BackgroundTask(self.kick)
+        return response
 
 
 def _inbound(form: ImmutableMultiDict[str, str]) -> Inbound | None:
@@ -89,3 +101,53 @@ def twiml(outcome: Outcome) -> Response:
             if piece.strip():
                 response.message(piece)
     return Response(str(response), media_type=TWIML)
+
+
+@dataclass
+class WhatsAppSender:
+    """Delivers the WhatsApp outbox through Twilio's REST API (the client is
+    synchronous: each call runs in a worker thread)."""
+
+    conversations: Conversations
+    client: Client
+    sender: str  # TWILIO_WHATSAPP_FROM
+    template_sid: str = ""
+    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+
+    async def deliver(self) -> None:
+        if self._lock.locked():
+            return
+        async with self._lock:
+            for delivery in self.conversations.pending(WHATSAPP):
+                if not await self._send(delivery):
+                    return
+
+    async def _send(self, delivery: Delivery) -> bool:
+        message = delivery.message
+        try:
+            if message.template:
+                await asyncio.to_thread(
+                    self.client.messages.create, from_=self.sender, to=delivery.address, content_sid=self.template_sid
+                )
+            else:
+                pieces = [p for p in split(message.text, WHATSAPP_LIMIT) if p.strip()]
+                for n in range(delivery.pieces_sent, len(pieces)):
+                    await asyncio.to_thread(
+                        self.client.messages.create, from_=self.sender, to=delivery.address, body=pieces[n]
+                    )
+                    if n + 1 < len(pieces):
+                        self.conversations.progress(delivery, n + 1)
+        except TwilioRestException as exc:
+            if exc.status == 429 or exc.status >= 500:
+                log.warning("twilio unavailable (%s); will retry", exc.status)
+                self.conversations.attempted(delivery)
+                return False
+            log.warning("twilio refused a message (%s, code %s); dropped", exc.status, exc.code)
+            self.conversations.undeliverable(delivery, WHATSAPP)
+            return True
+        except Exception as exc:  # the network, as the twilio client raises it
+            log.warning("twilio unreachable (%s); will retry", type(exc).__name__)
+            self.conversations.attempted(delivery)
+            return False
+        self.conversations.delivered(delivery)
+        return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 from telegram.request import BaseRequest
+from twilio.http import HttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 
 from bot.app import build_bot
@@ -204,3 +207,79 @@ def whatsapp_form(sid: str, body: str, sender: str = "whatsapp:+15145550123", **
     }
     form.update(extra)
     return form
+
+
+ROOM = -1009876543210
+VOLUNTEER = 4242001  # a member of the room
+LISTED_VOLUNTEER = 4242002  # in VOLUNTEER_IDS, writes from a private chat
+
+
+class RecordingTwilio(HttpClient):
+    """twilio's network edge, recording REST calls instead of making them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("tests.twilio"), is_async=False)
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        self.failures: list[tuple[int, dict[str, Any]]] = []
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        uri: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        self.requests.append((method, uri, dict(data or {})))
+        if self.failures:
+            status, body = self.failures.pop(0)
+            return TwilioResponse(status, json.dumps(body))
+        sid = f"SM{len(self.requests):032d}"
+        return TwilioResponse(201, json.dumps({"sid": sid, "status": "queued", "to": (data or {}).get("To")}))
+
+    def sent(self) -> list[dict[str, Any]]:
+        return [d for m, u, d in self.requests if m == "POST" and u.endswith("/Messages.json")]
+
+
+def room_message(
+    update_id: int, text: str, *, user_id: int = VOLUNTEER, reply_to: int | None = None, name: str = "Nadia"
+) -> dict[str, Any]:
+    """A volunteer writing in the volunteers' room (a supergroup)."""
+    message: dict[str, Any] = {
+        "message_id": 10_000 + update_id,
+        "date": 1763726400,
+        "chat": {"id": ROOM, "type": "supergroup", "title": "Volunteers"},
+        "from": {"id": user_id, "is_bot": False, "first_name": name, "username": f"{name.lower()}_v"},
+        "text": text,
+    }
+    if reply_to is not None:
+        message["reply_to_message"] = {
+            "message_id": reply_to,
+            "date": 1763726400,
+            "chat": {"id": ROOM, "type": "supergroup", "title": "Volunteers"},
+            "from": {"id": 1, "is_bot": True, "first_name": "newcomer-bot"},
+            "text": "…",
+        }
+    return {"update_id": update_id, "message": message}
+
+
+def room_button(update_id: int, data: str, *, user_id: int = VOLUNTEER, name: str = "Nadia") -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cb{update_id}",
+            "from": {"id": user_id, "is_bot": False, "first_name": name},
+            "chat_instance": "room",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 1763726400,
+                "chat": {"id": ROOM, "type": "supergroup", "title": "Volunteers"},
+                "from": {"id": 1, "is_bot": True, "first_name": "newcomer-bot"},
+                "text": "…",
+            },
+        },
+    }
