@@ -42,6 +42,9 @@ RATE_WINDOW = timedelta(minutes=1)
 EVENT_DAYS = 2
 # A reply that could not be delivered in this long is dropped rather than kept.
 OUTBOX_DAYS = 2
+# Failed deliveries wait 1 s, 2 s, 4 s ... up to 5 minutes between attempts.
+RETRY_BASE = timedelta(seconds=1)
+RETRY_MAX = timedelta(minutes=5)
 # A question waiting for a yes or no to a volunteer is forgotten after this long.
 CONSENT_TTL = timedelta(days=1)
 
@@ -115,6 +118,7 @@ class Conversations:
     _keywords: dict[str, str] = field(init=False, default_factory=dict)
     _keyword_language: dict[str, str] = field(init=False, default_factory=dict)
     _bot_words: frozenset[str] = field(init=False, default=frozenset())
+    _retry_at: dict[int, datetime] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._feedback_keys = {_short(p.id): p.id for p in self.bot.kb.passages}
@@ -521,10 +525,13 @@ class Conversations:
     # -- delivery ----------------------------------------------------------------------
 
     def pending(self, channel: str, limit: int = 100) -> list[Delivery]:
-        """Queued messages for a channel, oldest first. One that cannot be opened (the
-        pepper changed) is dropped: it could never be delivered."""
+        """Queued messages for a channel that are due, oldest first. One that cannot be
+        opened (the pepper changed) is dropped: it could never be delivered."""
         out = []
+        now = self.clock()
         for queued in self.store.pending(channel, limit):
+            if self._retry_at.get(queued.id, now) > now:
+                continue
             try:
                 payload = json.loads(self.keys.unseal(queued.sealed))
             except (SealError, ValueError):
@@ -543,10 +550,15 @@ class Conversations:
         self.store.progress(delivery.id, pieces_sent)
 
     def attempted(self, delivery: Delivery) -> None:
+        """A failed attempt: the next one waits longer each time (back-off, in memory:
+        after a restart everything is tried at once)."""
         self.store.attempted(delivery.id)
+        delay = min(RETRY_BASE * 2**delivery.attempts, RETRY_MAX)
+        self._retry_at[delivery.id] = self.clock() + delay
 
     def delivered(self, delivery: Delivery, message_ids: tuple[int, ...] = ()) -> None:
         """Sent. In the volunteers' room, the sent messages' ids link replies to the case."""
+        self._retry_at.pop(delivery.id, None)
         with self.store.transaction():
             if self.desk is not None and delivery.thread == ROOM_THREAD:
                 for message_id in message_ids:

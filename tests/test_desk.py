@@ -355,6 +355,9 @@ def test_a_failed_twilio_send_is_retried_and_delivered_once(world: World) -> Non
     world.volunteer(f"/claim {case}")
     assert world.whatsapp_out() == [world.twilio.sent()[0]]  # the failed attempt
     world.deliver()
+    assert len(world.whatsapp_out()) == 1  # backing off
+    world.clock.advance(seconds=1)
+    world.deliver()
     bodies = [m["Body"] for m in world.whatsapp_out()]
     assert len(bodies) == 2 and bodies[0] == bodies[1]
     world.deliver()
@@ -397,3 +400,20 @@ def test_cases_lists_by_age_and_stats_count_without_content(world: World) -> Non
     world.volunteer("/stats")
     stats = world.room()[-1]
     assert "Open: 2" in stats and "waiting: 1" in stats and "appeal" not in stats
+
+
+def test_a_closed_case_and_its_messages_are_purged_after_the_retention_period(world: World) -> None:
+    world.person_tg(LEGAL_EN)
+    world.person_tg(button="consent:yes")
+    case = world.case_id()
+    world.volunteer(f"/claim {case}")
+    world.person_tg("More details")
+    world.volunteer(f"/close {case}")
+    assert world.conv.store.counts()["case_messages"] == 2
+    world.clock.advance(days=29)
+    assert world.conv.purge().cases == 0
+    world.clock.advance(days=2)
+    assert world.conv.purge().cases == 1
+    counts = world.conv.store.counts()
+    assert counts["cases"] == 0 and counts["case_messages"] == 0 and counts["room_messages"] == 0
+    assert len(world.conv.store.audit_trail()) == 2  # actions stay recorded, without text

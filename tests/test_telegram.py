@@ -18,6 +18,7 @@ from bot.server import create_app
 from bot.splitting import TELEGRAM_LIMIT
 from tests.conftest import (
     TELEGRAM_SECRET,
+    Clock,
     RecordingRequest,
     button_press,
     channel_settings,
@@ -177,12 +178,15 @@ def test_telegram_429_is_retried_after_the_time_it_asks_and_delivered_once(
     assert len(sends) == 2 and sends[0].params == sends[1].params
 
 
-def test_an_unreachable_telegram_keeps_the_reply_for_later(
-    client: TestClient, recorder: RecordingRequest, conversations: Conversations
+def test_an_unreachable_telegram_keeps_the_reply_for_later_and_backs_off(
+    client: TestClient, recorder: RecordingRequest, conversations: Conversations, clock: Clock
 ) -> None:
     recorder.failures.append((502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
     post(client, telegram_update(1, "/start"))
     assert conversations.store.counts()["outbox"] == 1
+    client.portal.call(client.app.state.channels.telegram.deliver)  # type: ignore[union-attr]
+    assert len(recorder.sent()) == 1  # not due yet: no second attempt at once
+    clock.advance(seconds=1)
     client.portal.call(client.app.state.channels.telegram.deliver)  # type: ignore[union-attr]
     assert conversations.store.counts()["outbox"] == 0
     assert len(recorder.sent()) == 2  # one failed attempt, one delivery
