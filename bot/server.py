@@ -53,6 +53,29 @@ class Channels:
     whatsapp_sender: WhatsAppSender | None = None
     polling: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Set when something was queued; the delivery worker wakes up on it.
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    worker: bool = False
+
+    async def kick(self) -> None:
+        """Something was queued. With the delivery worker running, wake it, so that the
+        request that queued it ends now; without it (tests), deliver at once."""
+        if self.worker:
+            self.wake.set()
+        else:
+            await self.deliver()
+
+    async def deliver_when_woken(self) -> None:
+        """The delivery worker: on each wake-up, and every RETRY_EVERY seconds for what
+        could not leave (and what a crash left in the outbox)."""
+        while True:
+            try:
+                await self.deliver()
+            except Exception as exc:
+                log.warning("delivery failed (%s); will retry", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), RETRY_EVERY)
+            self.wake.clear()
 
     async def deliver(self) -> None:
         """Deliver what is queued on every channel (an event on one channel can queue
@@ -101,7 +124,7 @@ def channels(
         if not polling and not secret:
             log.warning("telegram webhook off: TELEGRAM_WEBHOOK_SECRET is not set (set it, or use --polling)")
         found.telegram = TelegramChannel(
-            conversations, telegram_bot(settings, telegram_request), secret, settings.volunteer_chat_id, found.deliver
+            conversations, telegram_bot(settings, telegram_request), secret, settings.volunteer_chat_id, found.kick
         )
     if not (settings.twilio_auth_token and settings.public_base_url):
         missing = "TWILIO_AUTH_TOKEN" if not settings.twilio_auth_token else "PUBLIC_BASE_URL"
@@ -166,7 +189,8 @@ def create_app(
         if background:
             found.tasks.append(asyncio.create_task(_every(PURGE_EVERY, lambda: _apurge(conversations))))
             found.tasks.append(asyncio.create_task(_every(REMIND_EVERY, lambda: _remind(conversations, found))))
-            found.tasks.append(asyncio.create_task(_every(RETRY_EVERY, found.deliver, at_once=True)))
+            found.worker = True
+            found.tasks.append(asyncio.create_task(found.deliver_when_woken()))
             if found.telegram is not None:
                 if polling:
                     found.tasks.append(asyncio.create_task(found.telegram.poll()))
@@ -209,21 +233,19 @@ async def _apurge(conversations: Conversations) -> None:
 async def _remind(conversations: Conversations, found: Channels) -> None:
     try:
         if conversations.remind():
-            await found.deliver()
+            await found.kick()
     except Unavailable:
         log.warning("reminders postponed: database busy")
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[None]], at_once: bool = False) -> None:
+async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
     """Run `job` every `seconds`; a failure is logged (its kind only) and retried."""
-    if not at_once:
-        await asyncio.sleep(seconds)
     while True:
+        await asyncio.sleep(seconds)
         try:
             await job()
         except Exception as exc:
             log.warning("background job failed (%s); will retry", type(exc).__name__)
-        await asyncio.sleep(seconds)
 
 
 class BodyLimit:

@@ -206,7 +206,7 @@ class TelegramChannel:
             for callback in callbacks:
                 if callback is not None:
                     await self.after(callback)
-            await self.deliver()
+            await (self.kick or self.deliver)()
 
 
 def _inbound(update: Update, room: int | None) -> tuple[Inbound, str] | None:

@@ -225,3 +225,21 @@ def test_forget_through_telegram_confirms_and_erases(
     post(client, telegram_update(2, "/forget"))
     assert conversations.store.counts()["users"] == 0
     assert "erased" in recorder.sent()[-1]["text"]
+
+
+def test_an_update_that_cannot_be_recorded_gets_503_so_telegram_sends_it_again(
+    client: TestClient, recorder: RecordingRequest, conversations: Conversations, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    locker = sqlite3.connect(tmp_path / "newcomer-bot.db", timeout=0)
+    locker.execute("BEGIN IMMEDIATE")
+    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
+    try:
+        assert post(client, telegram_update(1, "What is the IFHP?")) == 503
+    finally:
+        locker.rollback()
+        locker.close()
+    assert recorder.sent() == []
+    assert post(client, telegram_update(1, "What is the IFHP?")) == 200  # the redelivery
+    assert len(recorder.sent()) == 1

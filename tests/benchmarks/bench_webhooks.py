@@ -1,20 +1,23 @@
-"""Load benchmark: signed WhatsApp webhooks against `python -m bot serve` on loopback,
-next to an empty Starlette endpoint measured in the same run.
+"""End-to-end load: signed WhatsApp and Telegram webhooks against `python -m bot serve` on
+loopback, next to an empty Starlette endpoint measured in the same run.
 
-    .venv/bin/python tests/benchmarks/bench_webhooks.py [--concurrency 20] [--seconds 10]
+    .venv/bin/python tests/benchmarks/bench_webhooks.py [--concurrency 1,20,100] [--seconds 10]
 
-Both servers run as separate uvicorn processes with the same options; the load comes
-from this process (a minimal keep-alive HTTP client on asyncio). Each request is a distinct, correctly signed Twilio
-form with a real question from knowledge/calibration.yaml, in all four languages, from
-one of the concurrent senders. The ratio of the two throughputs is the figure that
-matters on a shared machine; the issue's target is at least 40% of the empty endpoint's
-throughput and p99 under 50 ms at 20 concurrent senders on 2 cores.
+The bot and the empty endpoint run as separate uvicorn processes with the same options;
+a fake Bot API (a third process) answers the bot's sendMessage calls. The load comes
+from this process: a minimal keep-alive HTTP/1.1 client on asyncio (a general client
+such as httpx costs more CPU per request than the server under test, and would measure
+itself). Each request is distinct and correctly signed, with a real question from
+knowledge/calibration.yaml in all four languages, from one of the concurrent senders
+(rate limit lifted: a sender here writes far more than a person would). Also printed:
+the server's start-up time to a healthy /healthz and its resident memory after the load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import statistics
@@ -32,8 +35,10 @@ from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "bench-twilio-auth-token"
+SECRET = "bench-webhook-secret"
 PUBLIC = "https://bench.example.org"
 
+# The same two routes, doing nothing: what Starlette and uvicorn cost by themselves.
 EMPTY_APP = textwrap.dedent(
     """
     from starlette.applications import Starlette
@@ -44,7 +49,29 @@ EMPTY_APP = textwrap.dedent(
         await request.body()
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response />', media_type="application/xml")
 
-    app = Starlette(routes=[Route("/whatsapp", whatsapp, methods=["POST"])])
+    async def telegram(request):
+        await request.body()
+        return Response(status_code=200)
+
+    app = Starlette(routes=[Route("/whatsapp", whatsapp, methods=["POST"]),
+                           Route("/telegram", telegram, methods=["POST"])])
+    """
+)
+
+FAKE_BOT_API = textwrap.dedent(
+    """
+    import json
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    SENT = {"ok": True, "result": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "x"}}
+
+    async def method(request):
+        await request.body()
+        return Response(json.dumps(SENT), media_type="application/json")
+
+    app = Starlette(routes=[Route("/{path:path}", method, methods=["POST"])])
     """
 )
 
@@ -55,16 +82,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
+    started = time.perf_counter()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server exited: {process.returncode}")
         try:
             httpx.get(url, timeout=1)
-            return
+            return time.perf_counter() - started
         except httpx.TransportError:
-            time.sleep(0.1)
+            time.sleep(0.02)
     raise SystemExit(f"server not up: {url}")
 
 
@@ -73,7 +101,7 @@ def questions() -> list[str]:
     return [c["q"] for c in cases]
 
 
-def requests_for(count: int, senders: int, tag: str) -> list[tuple[bytes, str]]:
+def whatsapp_requests(count: int, senders: int, tag: str) -> list[tuple[bytes, dict[str, str]]]:
     """Signed forms with MessageSids unique to one measurement: nothing is a duplicate."""
     validator = RequestValidator(TOKEN)
     pool = questions()
@@ -87,15 +115,39 @@ def requests_for(count: int, senders: int, tag: str) -> list[tuple[bytes, str]]:
             "Body": pool[n % len(pool)],
             "NumMedia": "0",
         }
-        out.append((urlencode(form).encode(), validator.compute_signature(PUBLIC + "/whatsapp", form)))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(PUBLIC + "/whatsapp", form),
+        }
+        out.append((urlencode(form).encode(), headers))
     return out
 
 
-async def load(port: int, requests: list[tuple[bytes, str]], concurrency: int, seconds: float) -> dict[str, float]:
-    """`concurrency` keep-alive connections, each sending its next request as soon as the
-    previous answer is read. A minimal HTTP/1.1 client on asyncio streams: a general
-    client (httpx) costs more CPU per request than the server under test, and would
-    measure itself."""
+def telegram_requests(count: int, senders: int, base: int) -> list[tuple[bytes, dict[str, str]]]:
+    pool = questions()
+    out = []
+    for n in range(count):
+        user = 900_000 + n % senders
+        update = {
+            "update_id": base + n,
+            "message": {
+                "message_id": n,
+                "date": 1763726400,
+                "chat": {"id": user, "type": "private"},
+                "from": {"id": user, "is_bot": False, "first_name": "B", "language_code": "en"},
+                "text": pool[n % len(pool)],
+            },
+        }
+        headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET}
+        out.append((json.dumps(update).encode(), headers))
+    return out
+
+
+async def load(
+    port: int, path: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int, seconds: float
+) -> dict[str, float]:
+    """`concurrency` keep-alive connections, each sending its next request as soon as
+    the previous answer is read."""
     latencies: list[float] = []
     errors = 0
     position = 0
@@ -106,13 +158,10 @@ async def load(port: int, requests: list[tuple[bytes, str]], concurrency: int, s
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while time.perf_counter() < deadline and position < len(requests):
-                body, signature = requests[position]
+                body, headers = requests[position]
                 position += 1
-                head = (
-                    f"POST /whatsapp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                    "Content-Type: application/x-www-form-urlencoded\r\n"
-                    f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
-                )
+                head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n"
+                head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
                 start = time.perf_counter()
                 writer.write(head.encode() + body)
                 status_line = await reader.readline()
@@ -145,63 +194,75 @@ def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[b
     return subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def uvicorn(app: str, port: int, env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    return start(command, env, cwd)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--concurrency", default="20", help="comma-separated sender counts (default 20)")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--concurrency", default="1,20,100", help="comma-separated sender counts (default 1,20,100)")
     parser.add_argument("--seconds", type=float, default=10.0, help="load time per measurement (default 10)")
+    parser.add_argument("--channels", default="whatsapp,telegram", help="whatsapp, telegram or both (default)")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
+    channels = args.channels.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        bot_port, empty_port = free_port(), free_port()
+        work = Path(tmp)
+        bot_port, empty_port, api_port = free_port(), free_port(), free_port()
+        (work / "empty_app.py").write_text(EMPTY_APP)
+        (work / "fake_bot_api.py").write_text(FAKE_BOT_API)
         env = {
             **os.environ,
-            "BOT_DATA_DIR": str(Path(tmp) / "data"),
+            "BOT_DATA_DIR": str(work / "data"),
             "TWILIO_AUTH_TOKEN": TOKEN,
             "PUBLIC_BASE_URL": PUBLIC,
-            # Each sender writes far more than a person would: no throttling here.
+            "TELEGRAM_BOT_TOKEN": "1:bench",
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{api_port}",
             "BOT_RATE_LIMIT": "1000000",
             "BOT_LOG_LEVEL": "WARNING",
         }
-        env.pop("TELEGRAM_BOT_TOKEN", None)
-        (Path(tmp) / "empty_app.py").write_text(EMPTY_APP)
+        api = uvicorn("fake_bot_api:app", api_port, env, work)
+        empty = uvicorn("empty_app:app", empty_port, env, work)
+        wait_until_up(f"http://127.0.0.1:{api_port}/", api)
+        wait_until_up(f"http://127.0.0.1:{empty_port}/", empty)
         bot = start([sys.executable, "-m", "bot", "serve", "--port", str(bot_port)], env, ROOT)
-        empty = start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "empty_app:app",
-                "--port",
-                str(empty_port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-            Path(tmp),
-        )
         try:
-            wait_until_up(f"http://127.0.0.1:{bot_port}/healthz", bot)
-            wait_until_up(f"http://127.0.0.1:{empty_port}/", empty)
-            print(f"{'endpoint':<22}{'senders':>8}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-            for concurrency in levels:
-                budget = int(args.seconds * 8000) + 50
-                results = {}
-                for name, port in (("empty Starlette", empty_port), ("bot /whatsapp", bot_port)):
-                    requests = requests_for(budget, concurrency, f"{name[:1]}{concurrency}")
-                    asyncio.run(load(port, requests[:50], concurrency, 2))  # warm-up
-                    results[name] = asyncio.run(
-                        load(port, requests[50:], concurrency, args.seconds)
-                    )
-                    r = results[name]
-                    print(
-                        f"{name:<22}{concurrency:>8}{r['requests']:>10.0f}{r['throughput']:>9.0f}"
-                        f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}"
-                    )
-                ratio = results["bot /whatsapp"]["throughput"] / results["empty Starlette"]["throughput"]
-                print(f"{'ratio bot / empty':<22}{concurrency:>8}{ratio:>28.0%}")
+            startup = wait_until_up(f"http://127.0.0.1:{bot_port}/healthz", bot)
+            print(f"python -m bot serve: start-up to a healthy /healthz {startup:.2f} s, RSS {rss_mb(bot.pid):.0f} MB")
+            print(f"{'endpoint':<26}{'senders':>8}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+            update_base = 1
+            for channel in channels:
+                path = f"/{channel}"
+                for concurrency in levels:
+                    budget = int(args.seconds * 8000) + 100
+                    results = {}
+                    for name, port in (("empty Starlette", empty_port), ("bot", bot_port)):
+                        if channel == "whatsapp":
+                            requests = whatsapp_requests(budget, concurrency, f"{name[:1]}{concurrency}")
+                        else:
+                            requests = telegram_requests(budget, concurrency, update_base)
+                            update_base += budget
+                        asyncio.run(load(port, path, requests[:100], concurrency, 2))  # warm-up
+                        results[name] = r = asyncio.run(load(port, path, requests[100:], concurrency, args.seconds))
+                        label = f"{name} {path}"
+                        print(
+                            f"{label:<26}{concurrency:>8}{r['requests']:>10.0f}{r['throughput']:>9.0f}"
+                            f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}"
+                        )
+                    ratio = results["bot"]["throughput"] / results["empty Starlette"]["throughput"]
+                    print(f"{'ratio bot / empty':<26}{concurrency:>8}{ratio:>19.1%}")
+            print(f"python -m bot serve: RSS after the load {rss_mb(bot.pid):.0f} MB")
         finally:
-            for process in (bot, empty):
+            for process in (bot, empty, api):
                 process.terminate()
                 process.wait(timeout=10)
     return 0
