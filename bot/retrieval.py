@@ -17,7 +17,8 @@ the hockey game" covers nothing; places and the country (`weak` glossary entries
 count as evidence, so "weather in Montreal" covers nothing either. The threshold is
 calibrated on `knowledge/calibration.yaml` by `python -m bot kb calibrate`.
 
-May import: the standard library, rank-bm25, `bot.knowledge`, `bot.normalize`.
+May import: the standard library, rank-bm25 and NumPy (the arrays it scores in),
+`bot.knowledge`, `bot.normalize`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
 from rank_bm25 import BM25Okapi
 
 from bot.knowledge import KnowledgeBase, Passage
@@ -75,6 +78,9 @@ class _Index:
     bm25: BM25Okapi
     doc_terms: list[frozenset[str]]
     df: dict[str, int]
+    # term -> the documents that contain it (ascending), and rank-bm25's score of the
+    # term in each: a term scores 0 in every other document
+    postings: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]
     # the terms in which each stem is the bound head of a name
     bound: dict[str, tuple[str, ...]]
     # glossary: the stems and the terms of each phrase, the entry it names; entry -> stems
@@ -84,7 +90,7 @@ class _Index:
     # the glossary concepts each passage names with one of their phrases, whole
     doc_concepts: list[frozenset[str]]
     # does each passage state a figure; and the words that ask for one, folded
-    has_figure: list[bool]
+    has_figure: npt.NDArray[np.bool_]
     asks_figure: re.Pattern[str] | None
 
     def idf(self, term: str) -> float:
@@ -120,11 +126,25 @@ class Retriever:
             corpus.append(analyzer.bind(words) or ["\u2205"])
             doc_stems.append(frozenset(words))
         bm25 = BM25Okapi(corpus)
+        # rank-bm25 turns `doc_len` into an array on every call, and it is called once
+        # per term below: from a list, that walks the whole corpus each time; from an
+        # array of the same int64 values it copies memory, and the scores are the same.
+        bm25.doc_len = np.array(bm25.doc_len)
         doc_terms = [frozenset(doc) for doc in corpus]
-        df: dict[str, int] = {}
-        for terms in doc_terms:
+        docs_with: dict[str, list[int]] = {}
+        for i, terms in enumerate(doc_terms):
             for t in terms:
-                df[t] = df.get(t, 0) + 1
+                docs_with.setdefault(t, []).append(i)
+        # In the order terms were first met, as before: `bound` and the query weights
+        # follow it, and so does the order in which a document's term scores are summed.
+        df = {t: len(docs) for t, docs in docs_with.items()}
+        # The index never changes, so rank-bm25's score of each term (its idf, k1, b,
+        # avgdl) is computed once, on the documents that have the term, instead of on
+        # every document at every question.
+        postings = {
+            t: (np.array(docs, dtype=np.intp), np.array(bm25.get_batch_scores([t], docs), dtype=np.float64))
+            for t, docs in docs_with.items()
+        }
         bound: dict[str, list[str]] = {}
         for t in df:
             stem = bound_stem(t)
@@ -148,7 +168,7 @@ class Retriever:
                 # "York" bound to "New York" is no more evidence than "New York".
                 weak |= stems | entry_terms
         doc_concepts = [_named(phrases, t, s) for t, s in zip(doc_terms, doc_stems, strict=True)]
-        has_figure = [bool(_FIGURE.search(p.texts[lang])) for p in passages]
+        has_figure = np.array([bool(_FIGURE.search(p.texts[lang])) for p in passages], dtype=np.bool_)
         asking = [fold(t) for e in self.kb.glossary if e.numbers for t in e.terms.get(lang, ())]
         asks_figure = re.compile(r"\b(?:" + "|".join(map(re.escape, asking)) + r")\b") if asking else None
         return _Index(
@@ -158,6 +178,7 @@ class Retriever:
             bm25,
             doc_terms,
             df,
+            postings,
             {stem: tuple(terms) for stem, terms in bound.items()},
             phrases,
             entry_stems,
@@ -216,11 +237,11 @@ class Retriever:
         for term in literal:
             for b in index.bound.get(term, ()):
                 weights[b] = max(weights.get(b, 0.0), BOUND_HEAD_WEIGHT)
-        scores = _weighted_scores(index.bm25, weights)
+        scores = _weighted_scores(index, weights)
         asks = source_index.asks_figure
         if asks is not None and asks.search(fold(text)):
-            scores = [s if index.has_figure[i] else s * NO_FIGURE_WEIGHT for i, s in enumerate(scores)]
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])[: MAX_PASSAGES * 3]
+            scores = np.where(index.has_figure, scores, scores * NO_FIGURE_WEIGHT)
+        order = _best(scores, MAX_PASSAGES * 3)
         hits = [
             self._hit(index, i, scores[i], query_set, term_concepts, literal, weak, source_index)
             for i in order
@@ -312,13 +333,29 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-def _weighted_scores(bm25: BM25Okapi, weights: dict[str, float]) -> list[float]:
-    """rank-bm25's Okapi score, each query term weighted (typed 1, synonym less)."""
-    totals = [0.0] * bm25.corpus_size
+def _best(scores: npt.NDArray[np.float64], n: int) -> list[int]:
+    """The `n` best documents with a positive score, best first; ties go to the earlier
+    document, as in a stable sort of every score."""
+    docs = np.flatnonzero(scores > 0)
+    if len(docs) > n:
+        # Only documents scoring at least the n-th best score can be among the n best
+        # (all of them, if several tie with it): found without sorting the others.
+        nth = np.partition(scores[docs], len(docs) - n)[len(docs) - n]
+        docs = docs[scores[docs] >= nth]
+    best: list[int] = docs[np.lexsort((docs, -scores[docs]))][:n].tolist()
+    return best
+
+
+def _weighted_scores(index: _Index, weights: dict[str, float]) -> npt.NDArray[np.float64]:
+    """rank-bm25's Okapi score of every document, each query term weighted (typed 1,
+    synonym less): as summing `get_scores([term])` over the terms, in the same order,
+    to the same bits, but paying only for the documents that have each term."""
+    totals = np.zeros(len(index.passages))
     for term, weight in weights.items():
-        if term not in bm25.idf:
+        found = index.postings.get(term)
+        if found is None:  # in no document: rank-bm25 scores it 0 everywhere
             continue
-        for i, s in enumerate(bm25.get_scores([term])):
-            if s:
-                totals[i] += weight * float(s)
+        docs, scores = found
+        # `docs` has no repeats, so each document gets one addition per term, as before.
+        totals[docs] += weight * scores
     return totals
