@@ -5,7 +5,7 @@ characters go, Arabic joiners and directional marks stay) and `Analyzer` (the te
 text is matched on: NFKC, case folding, accent folding for French and Spanish, Arabic
 normalisation, Snowball stemming, stop words, and the head words of multiword names).
 
-May import: the standard library and PyStemmer. Nothing else of the bot.
+May import: the standard library, PyStemmer and regex (Unicode categories in one pass). Nothing else of the bot.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import regex
 import Stemmer
 
 LANGUAGES: tuple[str, ...] = ("en", "fr", "es", "ar")
@@ -26,6 +27,11 @@ _SNOWBALL = {"en": "english", "fr": "french", "es": "spanish", "ar": "arabic"}
 # Persian words need them to render and to mean what they say.
 _BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None)
 _KEPT_FORMAT = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}
+# Control, surrogate, private-use, unassigned and format characters, except line breaks,
+# tabs and the joiners and marks above (one regex pass instead of a loop per character).
+_DROPPED = regex.compile(r"(?V1)[[\p{Cc}\p{Cs}\p{Co}\p{Cn}\p{Cf}]--[\n\t\u200c\u200d\u200e\u200f\u061c]]+")
+_FORMAT = regex.compile(r"\p{Cf}+")
+_MARKS = regex.compile(r"\p{Mn}+")
 
 _ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 _ARABIC_LETTERS = str.maketrans(
@@ -60,17 +66,8 @@ def sanitize(text: str) -> str:
     Idempotent. Keeps line breaks, tabs, Arabic joiners and directional marks.
     """
     # Characters are removed before composing, so that a second pass finds nothing to do.
-    text = text.translate(_BIDI_CONTROLS)
-    kept = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if ch in "\n\t" or ch in _KEPT_FORMAT:
-            kept.append(ch)
-        elif cat in ("Cc", "Cs", "Co", "Cn") or (cat == "Cf" and ch not in _KEPT_FORMAT):
-            continue
-        else:
-            kept.append(ch)
-    return unicodedata.normalize("NFC", "".join(kept)).strip()
+    text = _DROPPED.sub("", text.translate(_BIDI_CONTROLS))
+    return unicodedata.normalize("NFC", text).strip()
 
 
 def is_arabic_char(ch: str) -> bool:
@@ -82,7 +79,7 @@ def _lower(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = text.translate(_ARABIC_LETTERS)
     text = _ARABIC_DIACRITICS.sub("", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = _FORMAT.sub("", text)
     return text.replace("’", "'").replace("‘", "'")
 
 
@@ -100,7 +97,7 @@ def fold(text: str) -> str:
 
 
 def _strip_accents(word: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFD", word) if unicodedata.category(ch) != "Mn")
+    return _MARKS.sub("", unicodedata.normalize("NFD", word))
 
 
 # The Snowball Arabic stemmer leaves clitics stuck to words: والمهاجرين, للفلسطينيين and

@@ -85,6 +85,8 @@ class _Index:
     bound: dict[str, tuple[str, ...]]
     # glossary: the stems and the terms of each phrase, the entry it names; entry -> stems
     phrases: list[tuple[frozenset[str], frozenset[str], str]]
+    # term -> the entries with a phrase that contains it
+    phrase_entries: dict[str, frozenset[str]]
     entry_stems: dict[str, frozenset[str]]
     weak_stems: frozenset[str]
     # the glossary concepts each passage names with one of their phrases, whole
@@ -181,6 +183,7 @@ class Retriever:
             postings,
             {stem: tuple(terms) for stem, terms in bound.items()},
             phrases,
+            _entries_by_term(phrases),
             entry_stems,
             frozenset(weak),
             doc_concepts,
@@ -216,8 +219,7 @@ class Retriever:
         # A typed word is found in a passage when the passage has it, or names whole a
         # glossary concept that the question names with a phrase containing the word.
         term_concepts: dict[str, frozenset[str]] = {
-            term: frozenset(eid for _, terms, eid in source_index.phrases if term in terms and eid in concepts)
-            for term in query_set
+            term: source_index.phrase_entries.get(term, frozenset()) & concepts for term in query_set
         }
         # Words that can be found as typed: all of them in their own language; in English,
         # those the English text has too (names, acronyms, numbers).
@@ -286,6 +288,14 @@ class Retriever:
                 strong += 1
         coverage = matched / total if total else 0.0
         return Hit(index.passages[i], float(score), coverage, strong, index.language, i)
+
+
+def _entries_by_term(phrases: list[tuple[frozenset[str], frozenset[str], str]]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for _, terms, eid in phrases:
+        for term in terms:
+            found.setdefault(term, set()).add(eid)
+    return {term: frozenset(eids) for term, eids in found.items()}
 
 
 def _named(

@@ -28,6 +28,11 @@ _BOUNDARIES = (
     re.compile(r"\s+"),
 )
 _GRAPHEME = regex.compile(r"\X")
+# How far before the cut grapheme clusters are looked for.
+_GRAPHEME_SCAN = 256
+_JOINS_PREVIOUS = regex.compile(
+    r"[\p{Grapheme_Cluster_Break=Extend}\p{Grapheme_Cluster_Break=SpacingMark}\p{Grapheme_Cluster_Break=ZWJ}]"
+)
 
 
 def utf16_length(text: str) -> int:
@@ -54,14 +59,28 @@ def _cut(text: str, limit: int, length: Callable[[str], int]) -> int:
     """The end of the longest first piece that fits, at the coarsest boundary possible,
     and never inside a grapheme cluster (a space can carry a combining mark)."""
     fits = _longest_prefix(text, limit, length)
+    # Grapheme clusters are found from a point known to be a boundary: a space or line
+    # break begins a cluster (a mark after it joins it; nothing before it does).
+    start = max(
+        text.rfind(" ", 0, max(0, fits - _GRAPHEME_SCAN)), text.rfind("\n", 0, max(0, fits - _GRAPHEME_SCAN)), 0
+    )
+    if start > 0 and text[start - 1] == "\r":
+        start -= 1
     graphemes = set()
-    for match in _GRAPHEME.finditer(text):
-        if match.end() > fits:
+    for match in _GRAPHEME.finditer(text, start):
+        end = match.end()
+        if end > fits:
             break
-        graphemes.add(match.end())
+        graphemes.add(end)
     window = text[:fits]
+
+    def between_graphemes(p: int) -> bool:
+        # Before the scanned stretch, a cut after whitespace splits a cluster only when a
+        # mark follows (a space can carry one).
+        return p in graphemes if p >= start else not _JOINS_PREVIOUS.match(text, p)
+
     for boundary in _BOUNDARIES:
-        ends = [m.end() for m in boundary.finditer(window) if m.end() in graphemes]
+        ends = [m.end() for m in boundary.finditer(window) if between_graphemes(m.end())]
         if ends:
             return ends[-1]
     return max(graphemes, default=fits)

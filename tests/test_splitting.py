@@ -67,3 +67,26 @@ def test_an_arabic_question_mark_ends_a_sentence() -> None:
 def test_an_emoji_with_its_skin_tone_is_never_cut() -> None:
     text = "👍🏽" * 10
     assert all(p == "👍🏽" * (len(p) // 2) for p in split(text, 9))  # 2 code points, 4 UTF-16 units
+
+
+long_texts = st.lists(
+    st.sampled_from(["word ", "mot. ", "كلمة ", "👍🏽 ", " \u0301", "\n", "\n\n", "؟ ", "a\u0301", "🇨🇦", "\r\n"]),
+    min_size=200,
+    max_size=1500,
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(long_texts, st.integers(min_value=300, max_value=900))
+def test_long_texts_split_losslessly_between_graphemes(text: str, limit: int) -> None:
+    boundaries = {0}
+    position = 0
+    for g in regex.findall(r"\X", text):
+        position += len(g)
+        boundaries.add(position)
+    pieces = split(text, limit)
+    assert "".join(pieces) == text and all(utf16_length(p) <= limit for p in pieces)
+    position = 0
+    for piece in pieces:
+        position += len(piece)
+        assert position in boundaries
