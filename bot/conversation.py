@@ -529,8 +529,10 @@ class Conversations:
         opened (the pepper changed) is dropped: it could never be delivered."""
         out = []
         now = self.clock()
+        waiting: set[str] = set()  # threads whose next message must wait: the rest waits too
         for queued in self.store.pending(channel, limit):
-            if self._retry_at.get(queued.id, now) > now:
+            if queued.thread in waiting or self._retry_at.get(queued.id, now) > now:
+                waiting.add(queued.thread)
                 continue
             try:
                 payload = json.loads(self.keys.unseal(queued.sealed))

@@ -49,6 +49,8 @@ _SCRIPT_MAJORITY = 0.5
 # lingua's confidence needed to say a text is in a language the bot does not speak.
 _OTHER_CONFIDENCE = 0.6
 _SHORT_WORDS = 2
+# lingua's confidence needed to name the language of one or two words.
+_SHORT_CONFIDENCE = 0.9
 _ARABIC_WORDS = 2
 
 
@@ -99,8 +101,8 @@ class LanguageIdentifier:
         if latin / len(letters) <= _SCRIPT_MAJORITY:
             return Detection(DEFAULT, supported=False)
         words = text.split()
-        if len(words) <= _SHORT_WORDS and fallback:
-            return Detection(fallback)
+        if len(words) <= _SHORT_WORDS:
+            return Detection(fallback or self._short(text))
         values = self._detector.compute_language_confidence_values(text)
         if not values:
             return Detection(fallback or DEFAULT)
@@ -116,6 +118,19 @@ class LanguageIdentifier:
         if ours and ours[0].value > 0:
             return Detection(_OURS[ours[0].language])
         return Detection(fallback or DEFAULT)
+
+    def _short(self, text: str) -> str:
+        """One or two words and nothing else to go on: a word of ours ("hola", "merci"),
+        else lingua when it is sure ("permiso trabajo"), else English. Trigrams alone call
+        "hello" French and "hola" Turkish."""
+        folded = [fold(w) for w in _WORD.findall(text)]
+        for lang in _OURS.values():
+            if any(w in self.function_words.get(lang, ()) for w in folded):
+                return lang
+        values = self._detector.compute_language_confidence_values(text)
+        if values and values[0].language in _OURS and values[0].value >= _SHORT_CONFIDENCE:
+            return _OURS[values[0].language]
+        return DEFAULT
 
     def _by_function_words(self, text: str) -> str | None:
         if "¿" in text or "¡" in text:

@@ -132,7 +132,11 @@ def channels(
     else:
         validator = RequestValidator(settings.twilio_auth_token)
         found.whatsapp = WhatsAppChannel(
-            conversations, validator, settings.public_base_url + "/whatsapp", found.deliver
+            conversations,
+            validator,
+            settings.public_base_url + "/whatsapp",
+            account_sid=settings.twilio_account_sid,
+            kick=found.kick,
         )
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
         client = twilio_client or Client(settings.twilio_account_sid, settings.twilio_auth_token)

@@ -237,7 +237,8 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.path: Path | None = None if db.memory else Path(db.conn.execute("PRAGMA database_list").fetchone()[2])
+        file = db.conn.execute("PRAGMA database_list").fetchone()[2]
+        self.path: Path | None = Path(file) if file else None  # "" for an in-memory database
 
     @classmethod
     def open(cls, data_dir: Path | None) -> Store:

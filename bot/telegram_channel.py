@@ -211,48 +211,62 @@ class TelegramChannel:
 
 def _inbound(update: Update, room: int | None) -> tuple[Inbound, str] | None:
     """The event and the chat to answer, or None for what the bot does not answer
-    (groups other than the volunteers' room, channels, edits, service messages)."""
+    (groups other than the volunteers' room, channels, edits, service messages) and for
+    what is not shaped as Telegram sends it (python-telegram-bot does not check types)."""
     event_id = str(update.update_id)
     query = update.callback_query
     if query is not None:
         chat = query.message.chat if query.message is not None else None
-        if chat is None or not query.data:
+        user = query.from_user
+        if chat is None or user is None or not _is_id(chat.id) or not _is_id(user.id):
+            return None
+        if not isinstance(query.data, str) or not query.data:
             return None
         in_room = room is not None and chat.id == room
         if chat.type != "private" and not in_room:
             return None
-        user = query.from_user
         inbound = Inbound(
             TELEGRAM,
             str(user.id),
             event_id,
             "",
-            user.language_code,
+            _text_or_none(user.language_code),
             query.data,
             room=in_room,
             sender_name=_volunteer_name(user.first_name, user.username) if in_room else "",
         )
         return inbound, str(chat.id)
     message = update.message
-    if message is None or message.from_user is None:
+    if message is None or message.from_user is None or message.chat is None:
         return None
+    if not _is_id(message.chat.id) or not _is_id(message.from_user.id):
+        return None
+    text = _text_or_none(message.text)
     sender = str(message.from_user.id)
     if room is not None and message.chat.id == room:
         # A volunteer in the room: commands and replies to the bot's case messages.
-        if not message.text:
+        if not text:
             return None
         replied = message.reply_to_message.message_id if message.reply_to_message is not None else None
         name = _volunteer_name(message.from_user.first_name, message.from_user.username)
-        inbound = Inbound(TELEGRAM, sender, event_id, message.text, room=True, reply_to=replied, sender_name=name)
+        inbound = Inbound(TELEGRAM, sender, event_id, text, room=True, reply_to=replied, sender_name=name)
         return inbound, str(message.chat.id)
     if message.chat.type != "private":
         return None
-    hint = message.from_user.language_code
-    if message.text:
-        return Inbound(TELEGRAM, sender, event_id, message.text, hint), str(message.chat.id)
+    hint = _text_or_none(message.from_user.language_code)
+    if text:
+        return Inbound(TELEGRAM, sender, event_id, text, hint), str(message.chat.id)
     # Voice, photo, sticker, location, document, contact...: only the fact that it was
     # not text is used; its content and metadata go nowhere.
     return Inbound(TELEGRAM, sender, event_id, "", hint, non_text=True), str(message.chat.id)
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _volunteer_name(first_name: str, username: str | None) -> str:

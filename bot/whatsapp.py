@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -39,6 +40,7 @@ SIGNATURE_HEADER = "x-twilio-signature"
 TWIML = "application/xml"
 # Twilio posts a few dozen fields; a form with far more is not Twilio's.
 MAX_FIELDS = 200
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
 @dataclass
@@ -46,6 +48,7 @@ class WhatsAppChannel:
     conversations: Conversations
     validator: RequestValidator
     url: str  # the public address of this endpoint, exactly as configured in Twilio
+    account_sid: str = ""  # TWILIO_ACCOUNT_SID: when set, forms from another account are refused
     # Called after a message is accepted, to deliver what it queued for others.
     kick: Callable[[], Awaitable[None]] | None = None
 
@@ -65,6 +68,8 @@ class WhatsAppChannel:
         url = self.url + (f"?{request.url.query}" if request.url.query else "")
         if not self.validator.validate(url, form, signature):
             return Response(status_code=403)
+        if not _well_formed(form, self.account_sid):
+            return Response(status_code=400)
         event = _inbound(form)
         if event is None:
             return twiml(Outcome("ignored"))
@@ -77,6 +82,17 @@ class WhatsAppChannel:
         if self.kick is not None and outcome.status == "new":
             response.background = BackgroundTask(self.kick)
         return response
+
+
+def _well_formed(form: ImmutableMultiDict[str, str], account_sid: str) -> bool:
+    """Twilio signs keys and values run together, without separators: a captured request
+    with a field merged into the one before it ("MessageSid=SM…NumMedia0") keeps its
+    signature. Ids shaped as Twilio makes them, and the configured account, shut that
+    replay out."""
+    sid = form.get("MessageSid") or form.get("SmsMessageSid")
+    if sid is not None and not _MESSAGE_SID.fullmatch(sid):
+        return False
+    return not account_sid or form.get("AccountSid") == account_sid
 
 
 def _inbound(form: ImmutableMultiDict[str, str]) -> Inbound | None:
@@ -118,9 +134,17 @@ class WhatsAppSender:
         if self._lock.locked():
             return
         async with self._lock:
-            for delivery in self.conversations.pending(WHATSAPP):
-                if not await self._send(delivery):
-                    return
+            await self._deliver_pending()
+
+    async def _deliver_pending(self) -> None:
+        # A person whose message must wait keeps their order: their later messages wait too.
+        waiting: set[str] = set()
+        for delivery in self.conversations.pending(WHATSAPP):
+            if delivery.address in waiting:
+                continue
+            sent = await self._send(delivery)
+            if not sent:
+                waiting.add(delivery.address)
 
     async def _send(self, delivery: Delivery) -> bool:
         message = delivery.message

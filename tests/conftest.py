@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator
@@ -193,7 +194,13 @@ def signed_whatsapp(
     return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)}
 
 
+def message_sid(name: str) -> str:
+    """A MessageSid shaped as Twilio makes them (SM + 32 hex), derived from a readable name."""
+    return "SM" + hashlib.md5(name.encode()).hexdigest()
+
+
 def whatsapp_form(sid: str, body: str, sender: str = "whatsapp:+15145550123", **extra: str) -> dict[str, str]:
+    sid = message_sid(sid)
     form = {
         "MessageSid": sid,
         "SmsMessageSid": sid,

@@ -116,3 +116,21 @@ def test_a_body_over_64_kb_gets_413_before_parsing(client: TestClient) -> None:
 def test_a_body_that_is_not_utf8_is_refused_without_a_server_error(client: TestClient) -> None:
     response = client.post("/whatsapp", content=b"Body=\xff\xfe", headers={"X-Twilio-Signature": "abc"})
     assert response.status_code == 403
+
+
+def test_a_replayed_signature_with_fields_run_together_is_refused(client: TestClient) -> None:
+    # Twilio signs keys and values without separators: "MessageSid" + "SM…" + "NumMedia" +
+    # "0" reads the same as one field "MessageSid" = "SM…NumMedia0". Such a MessageSid is
+    # not one Twilio makes.
+    form = whatsapp_form("SM1", "What is the IFHP?")
+    assert send(client, form).status_code == 200
+    merged = {k: v for k, v in form.items() if k != "NumMedia"}
+    merged["MessageSid"] = form["MessageSid"] + "NumMedia0"
+    headers = signed_whatsapp(form)
+    assert signed_whatsapp(merged) == headers  # the same signature...
+    assert send(client, merged, headers=headers).status_code == 400  # ...and still refused
+
+
+def test_a_form_from_another_twilio_account_is_refused(client: TestClient) -> None:
+    form = whatsapp_form("SM1", "What is the IFHP?", AccountSid="AC9999")
+    assert send(client, form).status_code == 400

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import socket
@@ -108,7 +109,7 @@ def whatsapp_requests(count: int, senders: int, tag: str) -> list[tuple[bytes, d
     out = []
     for n in range(count):
         form = {
-            "MessageSid": f"SM{tag}{n:08d}",
+            "MessageSid": "SM" + hashlib.md5(f"{tag}-{n}".encode()).hexdigest(),
             "AccountSid": "ACbench",
             "From": f"whatsapp:+1514555{n % senders:04d}",
             "To": "whatsapp:+10000000000",
