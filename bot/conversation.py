@@ -202,7 +202,8 @@ class Conversations:
         if not desk.authorised(inbound):
             if inbound.room:
                 return Outcome("ignored"), ()
-            m = self._messages(None, inbound.language_hint)
+            pseudonym = self.keys.pseudonym(inbound.channel, inbound.sender)
+            m = self._messages(self.store.user(pseudonym), inbound.language_hint)
             return Outcome("new", (desk.not_authorised(m),)), ()
         return Outcome("new"), tuple(desk.volunteer(inbound))
 

@@ -88,6 +88,10 @@ class Desk:
                 "and a case number, nothing else: not your name, your number or your account. Volunteers "
                 "are not lawyers unless they say so."
             ),
+            m._(
+                "Leave your name, your number and your file number out of your question: the volunteer "
+                "sees it as you wrote it."
+            ),
             self._wait_line(m),
             m._("Do you want me to share your question with a volunteer?"),
         ]

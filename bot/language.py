@@ -107,9 +107,14 @@ class LanguageIdentifier:
         if not values:
             return Detection(fallback or DEFAULT)
         top = values[0]
-        if top.language in _OURS:
-            return Detection(_OURS[top.language])
         ours_by_words = self._by_function_words(text)
+        if top.language in _OURS:
+            # Trigrams can take short French for Spanish ("Ma demande est encore valide?"):
+            # function words of one of ours, and none of lingua's choice, decide.
+            chosen = _OURS[top.language]
+            if ours_by_words not in (None, chosen) and not self._function_words_of(chosen, text):
+                return Detection(ours_by_words)
+            return Detection(chosen)
         if ours_by_words is not None:
             return Detection(ours_by_words)
         if top.value >= _OTHER_CONFIDENCE and len(words) > _SHORT_WORDS:
@@ -131,6 +136,10 @@ class LanguageIdentifier:
         if values and values[0].language in _OURS and values[0].value >= _SHORT_CONFIDENCE:
             return _OURS[values[0].language]
         return DEFAULT
+
+    def _function_words_of(self, lang: str, text: str) -> int:
+        words = self.function_words.get(lang, frozenset())
+        return sum(fold(w) in words for w in _WORD.findall(text))
 
     def _by_function_words(self, text: str) -> str | None:
         if "¿" in text or "¡" in text:

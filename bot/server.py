@@ -80,10 +80,16 @@ class Channels:
     async def deliver(self) -> None:
         """Deliver what is queued on every channel (an event on one channel can queue
         messages for the other: a WhatsApp question posted to the volunteers' room)."""
-        if self.telegram is not None:
-            await self.telegram.deliver()
-        if self.whatsapp_sender is not None:
-            await self.whatsapp_sender.deliver()
+        # One channel's failure must not stall the other's messages.
+        for sender in (self.telegram, self.whatsapp_sender):
+            if sender is None:
+                continue
+            try:
+                await sender.deliver()
+            except Unavailable:
+                raise
+            except Exception as exc:
+                log.error("delivery failed on one channel (%s)", type(exc).__name__)
 
 
 def quiet_libraries() -> None:

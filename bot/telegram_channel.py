@@ -134,6 +134,9 @@ class TelegramChannel:
         n = delivery.pieces_sent
         sent: list[int] = []
         reply = ReplyParameters(message.reply_to, allow_sending_without_reply=True) if message.reply_to else None
+        if not delivery.address.lstrip("-").isdigit():
+            self.conversations.undeliverable(delivery, TELEGRAM)  # not a chat id: can never leave
+            return True
         while n <= last:
             if pieces[n].strip():
                 try:
