@@ -1,0 +1,142 @@
+"""A served bot for tests: `python -m bot serve` as a real process on loopback, and a fake
+Bot API server that records what Telegram would receive (and can refuse it).
+
+Shared by the tests that need a process (tests/test_serve.py, tests/test_reliability.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+from tests.conftest import PUBLIC_URL, ROOT, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN
+
+
+class FakeTelegram:
+    """A Bot API stand-in: records every call; refuses sendMessage with 502 while `down`."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.calls: list[tuple[str, dict[str, Any], int]] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+                params = json.loads(body) if body.startswith("{") else dict(parse_qsl(body))
+                method = self.path.rsplit("/", 1)[-1]
+                status = 502 if fake.down and method == "sendMessage" else 200
+                with fake.lock:
+                    fake.calls.append((method, params, status))
+                result: object = True
+                if method == "sendMessage":
+                    result = {"message_id": len(fake.calls), "date": 0, "chat": {"id": 1, "type": "private"}}
+                if method == "getUpdates":
+                    result = []
+                payload = json.dumps(
+                    {"ok": status == 200, "result": result}
+                    if status == 200
+                    else {"ok": False, "error_code": status, "description": "Bad Gateway"}
+                ).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def delivered(self, chat_id: int) -> list[str]:
+        with self.lock:
+            return [
+                str(p.get("text"))
+                for m, p, status in self.calls
+                if m == "sendMessage" and status == 200 and str(p.get("chat_id")) == str(chat_id)
+            ]
+
+    def attempts(self) -> int:
+        with self.lock:
+            return sum(1 for m, _, _ in self.calls if m == "sendMessage")
+
+
+class Server:
+    """`python -m bot serve` as a process, with both channels configured and Telegram
+    pointed at `telegram`. Its output is kept (in `output`) once it stops."""
+
+    def __init__(self, data: Path, telegram: FakeTelegram) -> None:
+        self.data = data
+        self.telegram = telegram
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.output = ""
+
+    def start(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {
+            **os.environ,
+            "BOT_DATA_DIR": str(self.data),
+            "BOT_TODAY": "2026-11-21",
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": self.telegram.url,
+            "TWILIO_ACCOUNT_SID": "AC0000",
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "TWILIO_WHATSAPP_FROM": "whatsapp:+10000000000",
+            "PUBLIC_BASE_URL": PUBLIC_URL,
+        }
+        env.pop("BOT_PEPPER", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: self._up(), 30)
+
+    def _up(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.output += self.process.communicate(timeout=10)[0].decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.output += self.process.communicate(timeout=10)[0].decode(errors="replace")
+
+
+def wait_for(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
