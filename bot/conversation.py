@@ -26,17 +26,25 @@ from bot.core import READ_LIMIT, Bot, Incoming, Reply
 from bot.desk import BOT_WORDS, END_WORDS, ROOM_THREAD, Desk, consent_word
 from bot.i18n import LANGUAGE_NAMES, Messages, right_to_left
 from bot.keys import Keys, SealError
-from bot.messages import Button, Inbound, Outbound, Send
+from bot.messages import TELEGRAM, WHATSAPP, Button, Inbound, Outbound, Send, info
 from bot.normalize import LANGUAGES, fold, sanitize
 from bot.storage import Purged, Store, Unavailable, User
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Button", "Conversations", "Delivery", "Inbound", "Outbound", "Outcome", "Send", "Unavailable"]
+__all__ = [
+    "TELEGRAM",
+    "WHATSAPP",
+    "Button",
+    "Conversations",
+    "Delivery",
+    "Inbound",
+    "Outbound",
+    "Outcome",
+    "Send",
+    "Unavailable",
+]
 
-TELEGRAM = "telegram"
-WHATSAPP = "whatsapp"
-PLATFORMS = {TELEGRAM: "Telegram", WHATSAPP: "WhatsApp"}
 RATE_WINDOW = timedelta(minutes=1)
 # Processed event keys are kept long enough to outlast any platform's redelivery.
 EVENT_DAYS = 2
@@ -164,7 +172,7 @@ class Conversations:
                 if not limited:
                     return Outcome("throttled")
                 m = self._messages(user, inbound.language_hint)
-                outcome = Outcome("throttled", (self._info(m, self._throttled(m)),))
+                outcome = Outcome("throttled", (info(m, self._throttled(m)),))
             else:
                 user = user or User(pseudonym, today)
                 turn = self._respond(inbound, user, address or inbound.sender)
@@ -234,7 +242,7 @@ class Conversations:
             sends = tuple(desk.forget(user.pseudonym)) if desk is not None else ()
             self.store.forget(user.pseudonym)
             self._recent.pop(user.pseudonym, None)
-            return _Turn((self._info(m, self._forgotten(m)),), user, True, sends)
+            return _Turn((info(m, self._forgotten(m)),), user, True, sends)
         if desk is not None:
             turn = self._desk_turn(desk, inbound, user, m, action, argument, reply_address)
             if turn is not None:
@@ -247,12 +255,12 @@ class Conversations:
             lang = action[5:]
             user = _with(user, language=lang, language_chosen=True)
             m = self.bot.catalogs[lang]
-            return self._turn(user, m, inbound.channel, self._info(m, self._language_set(m)))
+            return self._turn(user, m, inbound.channel, info(m, self._language_set(m)))
         if action == "start":
             notice = self._notice(m, inbound.channel)
-            return _Turn((self._info(m, notice),), _with(user, notice_shown=True))
+            return _Turn((info(m, notice),), _with(user, notice_shown=True))
         if action == "privacy":
-            return _Turn((self._info(m, self._notice(m, inbound.channel)),), _with(user, notice_shown=True))
+            return _Turn((info(m, self._notice(m, inbound.channel)),), _with(user, notice_shown=True))
         if action == "help":
             return self._turn(user, m, inbound.channel, self._help(m, inbound.channel))
         if action == "language":
@@ -268,10 +276,10 @@ class Conversations:
             # A button pressed twice, or a command with nothing to act on.
             return _Turn((), user)
         if inbound.non_text:
-            return self._turn(user, m, inbound.channel, self._info(m, self._text_only(m)))
+            return self._turn(user, m, inbound.channel, info(m, self._text_only(m)))
         reply = self._answer(inbound, user)
         if reply is None:
-            return _Turn((self._info(m, self._failed(m)),), user)
+            return _Turn((info(m, self._failed(m)),), user)
         if not user.language_chosen:
             user = _with(user, language=reply.language)
         m = self.bot.catalogs[reply.language]
@@ -300,16 +308,16 @@ class Conversations:
             if action in ("bot", "start", "help", "privacy", "language") or action.startswith("lang:"):
                 return None
             if action == "volunteer":
-                return _Turn((self._info(m, desk.while_open(m, case, inbound.channel)),), user)
+                return _Turn((info(m, desk.while_open(m, case, inbound.channel)),), user)
             if inbound.non_text or not inbound.text.strip():
-                return _Turn((self._info(m, self._text_only(m)),), user)
+                return _Turn((info(m, self._text_only(m)),), user)
             text = sanitize(inbound.text)[:READ_LIMIT]
             sends = tuple(desk.relay_from_person(case, text))
             # Danger is answered at once, even while a volunteer holds the case.
             emergency = self._emergency(inbound, user)
             messages: tuple[Outbound, ...] = (emergency,) if emergency is not None else ()
             if case.state == "waiting" and emergency is None:
-                messages = (self._info(m, m._("Added to your case #{case}.").format(case=case.id)),)
+                messages = (info(m, m._("Added to your case #{case}.").format(case=case.id)),)
             return _Turn(messages, user, sends=sends)
         if action.startswith("rate:") or (not action and inbound.text.strip() in ("👍", "👎")):
             sign, _, case_id = action[5:].partition(":") if action else (inbound.text.strip(), "", "")
@@ -380,9 +388,6 @@ class Conversations:
                 return self.bot.catalogs[lang]
         return self.bot.catalogs["en"]
 
-    def _info(self, m: Messages, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outbound:
-        return Outbound(right_to_left(text, m.language), m.language, buttons)
-
     def _with_notice(
         self, user: User, m: Messages, channel: str, message: Outbound, after: bool = False
     ) -> tuple[tuple[Outbound, ...], User]:
@@ -438,7 +443,7 @@ class Conversations:
             "verified sources and cite them; I say so when I do not know."
         )
         if channel == WHATSAPP:
-            return self._info(m, f"{intro}\n\n{self._keywords_line(m)}")
+            return info(m, f"{intro}\n\n{self._keywords_line(m)}")
         commands = "\n".join(
             [
                 "/language — " + m._("choose the language of my answers"),
@@ -447,7 +452,7 @@ class Conversations:
                 "/help — " + m._("this message"),
             ]
         )
-        return self._info(m, f"{intro}\n\n{commands}", ((Button(m._("Talk to a volunteer"), "volunteer"),),))
+        return info(m, f"{intro}\n\n{commands}", ((Button(m._("Talk to a volunteer"), "volunteer"),),))
 
     def _keywords_line(self, m: Messages) -> str:
         return m._(
@@ -458,9 +463,9 @@ class Conversations:
     def _language_menu(self, m: Messages, channel: str) -> Outbound:
         if channel == WHATSAPP:
             names = ", ".join(LANGUAGE_NAMES.values())
-            return self._info(m, m._("Write the name of your language: {names}.").format(names=names))
+            return info(m, m._("Write the name of your language: {names}.").format(names=names))
         buttons = (tuple(Button(name, f"lang:{code}") for code, name in LANGUAGE_NAMES.items()),)
-        return self._info(m, m._("Choose the language of my answers:"), buttons)
+        return info(m, m._("Choose the language of my answers:"), buttons)
 
     def _language_set(self, m: Messages) -> str:
         return m._("From now on I answer in {language}.").format(language=LANGUAGE_NAMES[m.language])
@@ -480,7 +485,7 @@ class Conversations:
                 ),
             ]
         )
-        return self._info(m, text)
+        return info(m, text)
 
     def _feedback(self, m: Messages, user: User, action: str) -> tuple[tuple[Outbound, ...], User]:
         _, sign, keys = [*action.split(":", 2), "", ""][:3]
@@ -490,7 +495,7 @@ class Conversations:
         helpful = sign == "+"
         self.store.count_feedback(passages, helpful)
         counted = _with(user, helpful=user.helpful + helpful, unhelpful=user.unhelpful + (not helpful))
-        return (self._info(m, m._("Thank you. This helps the volunteers improve the information.")),), counted
+        return (info(m, m._("Thank you. This helps the volunteers improve the information.")),), counted
 
     def _text_only(self, m: Messages) -> str:
         return m._(

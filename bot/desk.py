@@ -24,11 +24,9 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import LANGUAGE_NAMES, Messages, right_to_left
 from bot.keys import Keys
-from bot.messages import Button, Inbound, Outbound, Send
+from bot.messages import TELEGRAM, WHATSAPP, Button, Inbound, Outbound, Send, info
 from bot.storage import Case, Store
 
-TELEGRAM = "telegram"
-WHATSAPP = "whatsapp"
 ROOM_THREAD = "room"
 # Unambiguous letters and digits: no 0/O, 1/I/L, 5/S, 8/B when read aloud or typed.
 CASE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY234679"
@@ -79,7 +77,7 @@ class Desk:
         sealed = self.keys.seal(question.encode()) if question else None
         self.store.set_consent(pseudonym, sealed, now)
         if question is None:
-            return _info(
+            return info(
                 m, m._("Write your question for the volunteer in one message. I will ask you before I share it.")
             )
         lines = [
@@ -98,7 +96,7 @@ class Desk:
         if channel == WHATSAPP:
             lines.append(m._('Write "{yes}" or "{no}".').format(yes=_yes(m.language), no=_no(m.language)))
         buttons = ((Button(m._("Yes, share it"), "consent:yes"), Button(m._("No"), "consent:no")),)
-        return _info(m, "\n\n".join(lines), buttons)
+        return info(m, "\n\n".join(lines), buttons)
 
     def pending_consent(self, pseudonym: str) -> tuple[str | None] | None:
         """(question,) when consent is awaited, (None,) when the question is awaited."""
@@ -110,7 +108,7 @@ class Desk:
 
     def decline(self, m: Messages, pseudonym: str) -> Outbound:
         self.store.clear_consent(pseudonym)
-        return _info(
+        return info(
             m, m._("Nothing was shared. You can keep asking me general questions, and ask for a volunteer at any time.")
         )
 
@@ -153,7 +151,7 @@ class Desk:
         lines = [m._("Your question was shared with the volunteers as case #{case}.").format(case=case_id)]
         lines.append(self._wait_line(m))
         lines.append(self._while_open_line(m, channel))
-        return _info(m, "\n\n".join(lines)), [self._to_room(post)]
+        return info(m, "\n\n".join(lines)), [self._to_room(post)]
 
     def relay_from_person(self, case: Case, text: str) -> list[Send]:
         now = self.clock()
@@ -200,7 +198,7 @@ class Desk:
         if case.closed_at is None or self.clock() - case.closed_at > RATING_WINDOW:
             return None
         self.store.update_case(case.id, rating=1 if helpful else -1)
-        return _info(m, m._("Thank you. This helps the volunteers improve the information."))
+        return info(m, m._("Thank you. This helps the volunteers improve the information."))
 
     def open_case_of(self, pseudonym: str) -> Case | None:
         return self.store.open_case_of(pseudonym) if self.on else None
@@ -255,7 +253,7 @@ class Desk:
         return self._close(case_id, volunteer_id, name, here)
 
     def not_authorised(self, m: Messages) -> Outbound:
-        return _info(m, m._("Not authorised."))
+        return info(m, m._("Not authorised."))
 
     def _claim(self, case_id: str, volunteer_id: int, name: str, here: str) -> list[Send]:
         r = self._room
@@ -268,7 +266,7 @@ class Desk:
             return [self._say(here, r._("#{case} is already claimed by {name}.").format(case=case_id, name=held_by))]
         self.store.audit(volunteer_id, "claim", case_id, now)
         m = self.catalogs[case.language]
-        to_person = _info(m, m._("A volunteer is now reading your question (case #{case}).").format(case=case_id))
+        to_person = info(m, m._("A volunteer is now reading your question (case #{case}).").format(case=case_id))
         claimed = r._(
             "#{case} claimed by {name}. Reply to the messages of this case, or write /reply {case} your text."
         )
@@ -397,7 +395,7 @@ class Desk:
                 case=case.id
             )
             sends.append(
-                Send(case.channel, self._address(case), case.pseudonym, _info(m, f"{still}\n\n{self._wait_line(m)}"))
+                Send(case.channel, self._address(case), case.pseudonym, info(m, f"{still}\n\n{self._wait_line(m)}"))
             )
         return sends
 
@@ -486,7 +484,7 @@ class Desk:
         buttons = ((Button("👍", f"rate:+:{case.id}"), Button("👎", f"rate:-:{case.id}")),)
         if case.channel == WHATSAPP:
             lines.append(m._('Write "👍" or "👎".'))
-        return _info(m, "\n\n".join(lines), buttons)
+        return info(m, "\n\n".join(lines), buttons)
 
     def while_open(self, m: Messages, case: Case, channel: str) -> str:
         opened = m._("Your case #{case} is open.").format(case=case.id)
@@ -508,10 +506,6 @@ class Desk:
             case_id = "".join(secrets.choice(CASE_ALPHABET) for _ in range(CASE_LENGTH))
             if not self.store.case_exists(case_id):
                 return case_id
-
-
-def _info(m: Messages, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outbound:
-    return Outbound(right_to_left(text, m.language), m.language, buttons)
 
 
 def _platform(channel: str) -> str:

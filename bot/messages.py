@@ -1,12 +1,18 @@
 """Messages: the values that travel between channels, the conversation layer and the
-volunteer desk. No behaviour beyond (de)serialising for the outbox.
+volunteer desk, the channels' names, and `info`, the bot's own message in a language.
+No behaviour beyond that and (de)serialising for the outbox.
 
-May import: the standard library only.
+May import: the standard library and `bot.i18n`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot.i18n import Messages, right_to_left
+
+TELEGRAM = "telegram"
+WHATSAPP = "whatsapp"
 
 
 @dataclass(frozen=True)
@@ -92,3 +98,8 @@ class Send:
     address: str
     thread: str
     message: Outbound
+
+
+def info(m: Messages, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outbound:
+    """One of the bot's own messages (not an answer), in `m`'s language, laid out for it."""
+    return Outbound(right_to_left(text, m.language), m.language, buttons)
