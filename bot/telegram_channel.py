@@ -142,7 +142,7 @@ class TelegramChannel:
                 try:
                     result = await self.bot.send_message(
                         chat_id=int(delivery.address),
-                        text=html.escape(pieces[n], quote=False),
+                        text=telegram_html(pieces[n]),
                         parse_mode="HTML",
                         reply_markup=keyboard(message) if n == last else None,
                         reply_parameters=reply if n == delivery.pieces_sent else None,
@@ -275,6 +275,12 @@ def _text_or_none(value: object) -> str | None:
 def _volunteer_name(first_name: str, username: str | None) -> str:
     # Volunteers are seen by their room, by the name they chose there.
     return f"@{username}" if username else first_name
+
+
+def telegram_html(text: str) -> str:
+    """`text` for parse mode HTML: every character Telegram's parser reads as markup (<, >,
+    &) escaped, so no content can open a tag or an entity. _ and * mean nothing in HTML."""
+    return html.escape(text, quote=False)
 
 
 def keyboard(message: Outbound) -> InlineKeyboardMarkup | None:

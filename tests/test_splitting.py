@@ -90,3 +90,21 @@ def test_long_texts_split_losslessly_between_graphemes(text: str, limit: int) ->
     for piece in pieces:
         position += len(piece)
         assert position in boundaries
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+    | st.sampled_from(["<b>x</b>", "&amp;", "a<b", "&#60;"])
+)
+def test_telegram_html_reads_back_as_the_text_and_opens_no_tag(text: str) -> None:
+    import html
+    import re
+
+    from bot.telegram_channel import telegram_html
+
+    sent = telegram_html(text)
+    assert html.unescape(sent) == text
+    assert "<" not in sent and ">" not in sent
+    # Every & starts one of the three entities the escaping writes.
+    assert all(m.group(0) in ("&amp;", "&lt;", "&gt;") for m in re.finditer(r"&[^;]*;?", sent))
