@@ -1,4 +1,4 @@
-"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate`.
+"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate | kb stale`.
 
 Owns parsing arguments, reading settings once from the environment, and exit codes.
 
@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     kb_commands.add_parser("check", help="validate the knowledge base")
     kb_commands.add_parser("calibrate", help="set the no-answer thresholds from knowledge/calibration.yaml")
+    kb_commands.add_parser("stale", help="passages past their review-by date or whose measure ended, oldest first")
     args = parser.parse_args(argv)
 
     _stdio_utf8()
@@ -98,10 +99,26 @@ def _kb(command: str, settings: Settings) -> int:
             return 1
         print("knowledge base OK", file=sys.stderr)
         return 0
+    if command == "stale":
+        from datetime import date
+
+        from bot.freshness import report
+        from bot.knowledge import load
+
+        lines = report(load(settings.knowledge_dir), settings.today or date.today())
+        for line in lines:
+            print(line)
+        print(f"{len(lines)} passage(s) to review", file=sys.stderr)
+        return 0
     from bot.calibration import calibrate
 
     return calibrate(settings, sys.stdout)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        # The reader left (`| head`): nothing more to say, and no traceback about it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -23,6 +23,7 @@ CORE_MODULES = {
     "i18n",
     "kbcheck",
     "calibration",
+    "freshness",
     "splitting",
     "settings",
 }
