@@ -1,4 +1,4 @@
-"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate | kb stale`.
+"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate | kb stale | kb gaps`.
 
 Owns parsing arguments, reading settings once from the environment, and exit codes.
 
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb_commands.add_parser("check", help="validate the knowledge base")
     kb_commands.add_parser("calibrate", help="set the no-answer thresholds from knowledge/calibration.yaml")
     kb_commands.add_parser("stale", help="passages past their review-by date or whose measure ended, oldest first")
+    kb_commands.add_parser("gaps", help="questions asked at least twice that the bot could not answer, per language")
     args = parser.parse_args(argv)
 
     _stdio_utf8()
@@ -98,6 +99,16 @@ def _kb(command: str, settings: Settings) -> int:
             print(f"{len(bad)} problem(s)", file=sys.stderr)
             return 1
         print("knowledge base OK", file=sys.stderr)
+        return 0
+    if command == "gaps":
+        from bot.storage import Store
+
+        store = Store.open(settings.data_dir)
+        rows = store.gaps(at_least=2)
+        store.close()
+        for language, question, count, last_day in rows:
+            print(f"{language}  {count:>4}×  last {last_day}  {question}")
+        print(f"{len(rows)} question(s) asked at least twice without an answer", file=sys.stderr)
         return 0
     if command == "stale":
         from datetime import date

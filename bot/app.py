@@ -61,6 +61,7 @@ def build_conversations(
         rate_limit=settings.rate_limit_per_minute,
         clock=clock,
         desk=desk,
+        record_gaps=settings.record_gaps,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 from collections import deque
 from collections.abc import Callable
@@ -53,6 +54,14 @@ OUTBOX_DAYS = 2
 # Failed deliveries wait 1 s, 2 s, 4 s ... up to 5 minutes between attempts.
 RETRY_BASE = timedelta(seconds=1)
 RETRY_MAX = timedelta(minutes=5)
+# Questions without an answer are counted this long, for maintainers (`kb gaps`).
+GAP_DAYS = 30
+# What could say who asked is masked before a question is counted: numbers of five
+# digits or more (phone, file, client ids, possibly split by spaces or dashes) and
+# e-mail addresses.
+_NUMBER = re.compile(r"\d[\d\s().-]{3,}\d")
+_EMAIL = re.compile(r"\S+@\S+")
+_SPACE = re.compile(r"\s+")
 # A question waiting for a yes or no to a volunteer is forgotten after this long.
 CONSENT_TTL = timedelta(days=1)
 
@@ -119,6 +128,7 @@ class Conversations:
     rate_limit: int = 20
     clock: Callable[[], datetime] = _utc_now
     desk: Desk | None = None
+    record_gaps: bool = True
     # Recent message times per pseudonym, in memory only; and who was told to slow down.
     _recent: dict[str, deque[datetime]] = field(init=False, default_factory=dict)
     _warned: set[str] = field(init=False, default_factory=set)
@@ -290,6 +300,10 @@ class Conversations:
             kept = [*reply.sections[:-2], reply.sections[-1], consent.text]
             text = right_to_left("\n\n".join(s for s in kept if s), m.language)
             return self._turn(user, m, inbound.channel, replace(consent, text=text, kind="handoff"))
+        if reply.kind == "no_answer" and self.record_gaps:
+            gap = gap_form(inbound.text)
+            if gap:
+                self.store.count_gap(reply.language, gap, self.clock().date())
         message = self._reply_message(reply, inbound.channel)
         # Danger first: in an emergency the notice comes after 911.
         return self._turn(user, m, inbound.channel, message, after=reply.kind == "emergency")
@@ -434,6 +448,16 @@ class Conversations:
         else:
             lines.append(m._("Telegram also sees our messages, under its own rules."))
             lines.append(m._("To erase everything I keep about you, send /forget at any time."))
+        if self.record_gaps:
+            lines.append(
+                m.ngettext(
+                    "Questions I cannot answer are counted, without anything that says who asked, for "
+                    "{days} day, so that volunteers know what to add.",
+                    "Questions I cannot answer are counted, without anything that says who asked, for "
+                    "{days} days, so that volunteers know what to add.",
+                    GAP_DAYS,
+                ).format(days=GAP_DAYS)
+            )
         lines.append(m._("Ask your question in a few words."))
         return "\n\n".join(lines)
 
@@ -602,6 +626,7 @@ class Conversations:
             outbox_before=today - timedelta(days=OUTBOX_DAYS),
             cases_before=now - timedelta(days=self.retention_days),
             consents_before=now - CONSENT_TTL,
+            gaps_before=today - timedelta(days=GAP_DAYS),
         )
         stale = [p for p, times in self._recent.items() if not times or self.clock() - times[-1] >= RATE_WINDOW]
         for pseudonym in stale:
@@ -640,3 +665,11 @@ def _keyword_form(text: str) -> str:
 
 def _keyword(action: str, lang: str) -> str:
     return KEYWORDS["help" if action == "menu" else action][lang][0]
+
+
+def gap_form(text: str) -> str:
+    """A question as counted in the gaps: clean, lower case, one space, numbers and
+    e-mail addresses masked, at most 200 characters."""
+    text = _EMAIL.sub("@", sanitize(text))
+    text = _NUMBER.sub("#", text)
+    return _SPACE.sub(" ", text).strip().casefold()[:200]

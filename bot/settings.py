@@ -54,6 +54,8 @@ class Settings:
     volunteer_timezone: str = "America/Toronto"
     volunteer_language: str = "en"
     twilio_template_sid: str = ""
+    # Count questions without an answer (no person, no channel) for `kb gaps`.
+    record_gaps: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -96,6 +98,7 @@ class Settings:
             volunteer_timezone=_timezone(env.get("VOLUNTEER_TIMEZONE") or cls.volunteer_timezone),
             volunteer_language=_language(env.get("VOLUNTEER_LANGUAGE") or cls.volunteer_language),
             twilio_template_sid=(env.get("TWILIO_TEMPLATE_SID") or "").strip(),
+            record_gaps=_switch(env, "BOT_RECORD_GAPS", default=True),
         )
 
 
@@ -156,3 +159,14 @@ def _language(raw: str) -> str:
     if raw not in ("en", "fr", "es", "ar"):
         raise SettingsError(f"VOLUNTEER_LANGUAGE must be en, fr, es or ar, not {raw!r}")
     return raw
+
+
+def _switch(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {raw!r}")

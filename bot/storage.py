@@ -17,6 +17,8 @@ What is kept is deliberately little; see the privacy section of the README:
   closes; the case and its sealed `case_messages` are purged after the retention
   period; `room_messages` maps the volunteers' room's messages to their case.
 - `audit`: each volunteer action (claim, reply, close): volunteer id, case, time; no text.
+- `gaps`: questions the bot could not answer, normalised (numbers and addresses masked),
+  counted per language, with the last day asked; no person, no channel; kept 30 days.
 
 May import: the standard library and sqlite-utils.
 """
@@ -132,6 +134,16 @@ def m002_volunteer_desk(db: Database) -> None:
         pk="id",
         not_null={"volunteer_id", "action", "case_id", "at"},
     )
+
+
+@migrations()
+def m003_gaps(db: Database) -> None:
+    db.table("gaps").create(
+        {"language": str, "question": str, "count": int, "last_day": str},
+        pk=("language", "question"),
+        not_null={"language", "question", "count", "last_day"},
+    )
+    db.table("gaps").create_index(["last_day"])
 
 
 @dataclass(frozen=True)
@@ -524,6 +536,24 @@ class Store:
         )
         return [(datetime.fromisoformat(c) - datetime.fromisoformat(o)).total_seconds() for o, c in rows]
 
+    # -- gaps --------------------------------------------------------------------------
+
+    def count_gap(self, language: str, question: str, day: date) -> None:
+        self.db.conn.execute(
+            "INSERT INTO gaps (language, question, count, last_day) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT (language, question) DO UPDATE SET count = count + 1, last_day = excluded.last_day",
+            (language, question, day.isoformat()),
+        )
+
+    def gaps(self, at_least: int) -> list[tuple[str, str, int, str]]:
+        """(language, question, count, last day), most asked first within each language."""
+        rows = self.db.conn.execute(
+            "SELECT language, question, count, last_day FROM gaps WHERE count >= ?"
+            " ORDER BY language, count DESC, last_day DESC, question",
+            (at_least,),
+        )
+        return [(str(a), str(b), int(c), str(d)) for a, b, c, d in rows]
+
     # -- retention ---------------------------------------------------------------------
 
     def purge(
@@ -533,6 +563,7 @@ class Store:
         outbox_before: date,
         cases_before: datetime,
         consents_before: datetime,
+        gaps_before: date,
     ) -> Purged:
         with self.transaction():
             conn = self.db.conn
@@ -540,6 +571,7 @@ class Store:
             events = conn.execute("DELETE FROM events WHERE day < ?", (events_before.isoformat(),)).rowcount
             outbox = conn.execute("DELETE FROM outbox WHERE day < ?", (outbox_before.isoformat(),)).rowcount
             conn.execute("DELETE FROM consents WHERE at < ?", (consents_before.isoformat(),))
+            conn.execute("DELETE FROM gaps WHERE last_day < ?", (gaps_before.isoformat(),))
             old = [
                 row[0]
                 for row in conn.execute(
