@@ -39,6 +39,9 @@ class Observation:
     own_hit: bool  # a gold passage is among the top three there
     cross_coverage: float  # best English passage's coverage through the glossary
     cross_hit: bool
+    # declined whatever the thresholds (the best passage shares too few of the words)
+    own_blocked: bool = False
+    cross_blocked: bool = False
 
 
 def read_cases(path: Path) -> list[Case]:
@@ -62,15 +65,19 @@ def observe(retriever: Retriever, cases: list[Case]) -> list[Observation]:
             row[label] = (
                 result.best.coverage if result.best else 0.0,
                 any(any(g in normalize_quote(h.passage.quote).lower() for g in gold) for h in hits[:3]),
+                result.best is not None and not hits,
             )
-        out.append(Observation(case, row["own"][0], row["own"][1], row["cross"][0], row["cross"][1]))
+        own, cross = row["own"], row["cross"]
+        out.append(Observation(case, own[0], own[1], cross[0], cross[1], own[2], cross[2]))
     return out
 
 
 def outcome(obs: Observation, coverage: float, cross: float) -> bool:
     """Whether retrieval with these thresholds does what the label asks."""
-    answers_own = obs.own_coverage >= coverage
-    answers_cross = not answers_own and obs.case.language != "en" and obs.cross_coverage >= cross
+    answers_own = obs.own_coverage >= coverage and not obs.own_blocked
+    answers_cross = (
+        not answers_own and obs.case.language != "en" and obs.cross_coverage >= cross and not obs.cross_blocked
+    )
     if obs.case.expect == "no_answer":
         return not (answers_own or answers_cross)
     return (answers_own and obs.own_hit) or (answers_cross and obs.cross_hit)

@@ -255,7 +255,10 @@ class Retriever:
         best = hits[0]
         key = "coverage" if searched == asked_in else "cross_coverage"
         threshold = self.thresholds[key]
-        if best.coverage < threshold or best.strong_matches == 0:
+        # A question of two meaningful words or more is not answered by a passage that
+        # shares only one of them ("minimum wage" is not "minimum standards").
+        needed = min(2, sum(1 for t in query_set if t not in weak))
+        if best.coverage < threshold or best.strong_matches < max(1, needed):
             return Result((), best)
         ratio = self.thresholds["secondary_ratio"]
         candidates = [

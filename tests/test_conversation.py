@@ -248,3 +248,12 @@ def test_short_spanish_that_looks_like_tagalog_or_portuguese_is_answered_in_span
 def test_tagalog_and_german_still_get_the_list_of_languages(ask, question: str) -> None:  # type: ignore[no-untyped-def]
     reply = ask(question)
     assert reply.language == "en" and "Español" in reply.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the minimum wage in Ontario?", "Quel est le salaire minimum en Ontario?"],
+)
+def test_a_passage_sharing_one_word_of_two_does_not_answer(ask, question: str) -> None:  # type: ignore[no-untyped-def]
+    # "minimum standards" and "low-wage migrants" each share one word: neither is an answer.
+    assert ask(question).kind == "no_answer"
