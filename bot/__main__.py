@@ -1,4 +1,4 @@
-"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate | kb stale | kb gaps`.
+"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate | kb stale | kb gaps | kb report`.
 
 Owns parsing arguments, reading settings once from the environment, and exit codes.
 
@@ -42,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb_commands.add_parser("check", help="validate the knowledge base")
     kb_commands.add_parser("calibrate", help="set the no-answer thresholds from knowledge/calibration.yaml")
     kb_commands.add_parser("stale", help="passages past their review-by date or whose measure ended, oldest first")
+    kb_commands.add_parser("report", help="per passage: times cited, thumbs up and down, age, languages")
     kb_commands.add_parser("gaps", help="questions asked at least twice that the bot could not answer, per language")
     args = parser.parse_args(argv)
 
@@ -100,6 +101,18 @@ def _kb(command: str, settings: Settings) -> int:
             return 1
         print("knowledge base OK", file=sys.stderr)
         return 0
+    if command == "report":
+        from datetime import date
+
+        from bot.knowledge import load
+        from bot.storage import Store
+        from bot.usage import report as usage_report
+
+        store = Store.open(settings.data_dir)
+        for line in usage_report(load(settings.knowledge_dir), store, settings.today or date.today()):
+            print(line)
+        store.close()
+        return 0
     if command == "gaps":
         from bot.storage import Store
 
@@ -113,10 +126,10 @@ def _kb(command: str, settings: Settings) -> int:
     if command == "stale":
         from datetime import date
 
-        from bot.freshness import report
+        from bot.freshness import report as stale_report
         from bot.knowledge import load
 
-        lines = report(load(settings.knowledge_dir), settings.today or date.today())
+        lines = stale_report(load(settings.knowledge_dir), settings.today or date.today())
         for line in lines:
             print(line)
         print(f"{len(lines)} passage(s) to review", file=sys.stderr)

@@ -137,9 +137,11 @@ class Conversations:
     _keyword_language: dict[str, str] = field(init=False, default_factory=dict)
     _bot_words: frozenset[str] = field(init=False, default=frozenset())
     _retry_at: dict[int, datetime] = field(init=False, default_factory=dict)
+    _topic_of: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._feedback_keys = {_short(p.id): p.id for p in self.bot.kb.passages}
+        self._topic_of = {p.id: p.topics[0] for p in self.bot.kb.passages if p.topics}
         languages_of: dict[str, set[str]] = {}
         for action, by_language in KEYWORDS.items():
             for lang, words in by_language.items():
@@ -300,6 +302,9 @@ class Conversations:
             kept = [*reply.sections[:-2], reply.sections[-1], consent.text]
             text = right_to_left("\n\n".join(s for s in kept if s), m.language)
             return self._turn(user, m, inbound.channel, replace(consent, text=text, kind="handoff"))
+        if reply.kind == "answer" and reply.citations:
+            topic = self._topic_of.get(reply.citations[0].passage_id, "")
+            self.store.count_answer(reply.language, topic, [c.passage_id for c in reply.citations])
         if reply.kind == "no_answer" and self.record_gaps:
             gap = gap_form(inbound.text)
             if gap:

@@ -17,6 +17,8 @@ What is kept is deliberately little; see the privacy section of the README:
   closes; the case and its sealed `case_messages` are purged after the retention
   period; `room_messages` maps the volunteers' room's messages to their case.
 - `audit`: each volunteer action (claim, reply, close): volunteer id, case, time; no text.
+- `citations`, `answer_counts`: how often each passage was cited, and answers per
+  language and topic; no person, no channel, no text.
 - `gaps`: questions the bot could not answer, normalised (numbers and addresses masked),
   counted per language, with the last day asked; no person, no channel; kept 30 days.
 
@@ -144,6 +146,14 @@ def m003_gaps(db: Database) -> None:
         not_null={"language", "question", "count", "last_day"},
     )
     db.table("gaps").create_index(["last_day"])
+
+
+@migrations()
+def m004_usage(db: Database) -> None:
+    db.table("citations").create({"passage_id": str, "count": int}, pk="passage_id", not_null={"count"})
+    db.table("answer_counts").create(
+        {"language": str, "topic": str, "count": int}, pk=("language", "topic"), not_null={"count"}
+    )
 
 
 @dataclass(frozen=True)
@@ -366,6 +376,27 @@ class Store:
                 f" ON CONFLICT (passage_id) DO UPDATE SET {column} = {column} + 1",
                 (passage_id,),
             )
+
+    def count_answer(self, language: str, topic: str, passage_ids: list[str]) -> None:
+        conn = self.db.conn
+        for passage_id in passage_ids:
+            conn.execute(
+                "INSERT INTO citations (passage_id, count) VALUES (?, 1)"
+                " ON CONFLICT (passage_id) DO UPDATE SET count = count + 1",
+                (passage_id,),
+            )
+        conn.execute(
+            "INSERT INTO answer_counts (language, topic, count) VALUES (?, ?, 1)"
+            " ON CONFLICT (language, topic) DO UPDATE SET count = count + 1",
+            (language, topic),
+        )
+
+    def citations(self) -> dict[str, int]:
+        return {str(p): int(c) for p, c in self.db.conn.execute("SELECT passage_id, count FROM citations")}
+
+    def answer_counts(self) -> list[tuple[str, str, int]]:
+        rows = self.db.conn.execute("SELECT language, topic, count FROM answer_counts ORDER BY language, topic")
+        return [(str(a), str(b), int(c)) for a, b, c in rows]
 
     def passage_feedback(self) -> dict[str, tuple[int, int]]:
         rows = self.db.conn.execute("SELECT passage_id, helpful, unhelpful FROM passage_feedback")

@@ -28,7 +28,7 @@ CORE_MODULES = {
     "settings",
 }
 # The conversation layer and what it builds on may use storage, never a channel library.
-CHANNEL_FREE_MODULES = CORE_MODULES | {"conversation", "desk", "messages", "storage", "keys"}
+CHANNEL_FREE_MODULES = CORE_MODULES | {"conversation", "desk", "messages", "storage", "keys", "usage"}
 
 
 def imports(path: Path) -> set[str]:
