@@ -16,6 +16,7 @@ from bot.conversation import Conversations
 from bot.core import Bot
 from bot.desk import Desk
 from bot.i18n import load_catalogs
+from bot.kbcheck import check, errors
 from bot.keys import load_keys
 from bot.knowledge import load
 from bot.settings import Settings
@@ -67,3 +68,12 @@ def build_conversations(
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def rebuild_bot(settings: Settings) -> tuple[Bot | None, list[str]]:
+    """A new bot on the knowledge base as it is now on disk, only if `kb check` passes on
+    it; otherwise None and the problems, and the running bot stays."""
+    problems = errors(check(settings.knowledge_dir))
+    if problems:
+        return None, [str(p) for p in problems]
+    return build_bot(settings), []

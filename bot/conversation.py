@@ -140,6 +140,10 @@ class Conversations:
     _topic_of: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._index_bot()
+
+    def _index_bot(self) -> None:
+        """What is derived from the bot's knowledge base and words: rebuilt on a reload."""
         self._feedback_keys = {_short(p.id): p.id for p in self.bot.kb.passages}
         self._topic_of = {p.id: p.topics[0] for p in self.bot.kb.passages if p.topics}
         languages_of: dict[str, set[str]] = {}
@@ -610,6 +614,23 @@ class Conversations:
             if self.desk is not None and delivery.thread != ROOM_THREAD:
                 sends = tuple(self.desk.undeliverable(delivery.message))
                 self._queue(channel, None, "", (), sends, self.clock().date())
+
+    @property
+    def reload_requested(self) -> bool:
+        return self.desk is not None and self.desk.reload_requested
+
+    def replace_bot(self, bot: Bot | None, problems: list[str]) -> None:
+        """After a reload: answer from `bot` from now on (None: keep the running one), and
+        tell the volunteers' room."""
+        if bot is not None:
+            self.bot = bot
+            self._index_bot()
+        if self.desk is not None:
+            self.desk.reload_requested = False
+            kb = self.bot.kb
+            with self.store.transaction():
+                sends = tuple(self.desk.reloaded(kb.version, len(kb.usable_passages), problems))
+                self._queue("", None, "", (), sends, self.clock().date())
 
     def remind(self) -> int:
         """Reminders for cases no one claimed in time; the number of messages queued."""

@@ -37,7 +37,7 @@ RATING_WINDOW = timedelta(days=1)
 # Delays to claim that make the "expected wait" (when there are enough of them).
 WAIT_SAMPLE_DAYS = 30
 WAIT_SAMPLE_MIN = 3
-VOLUNTEER_COMMANDS = ("claim", "reply", "close", "cases", "stats")
+VOLUNTEER_COMMANDS = ("claim", "reply", "close", "cases", "stats", "reload")
 
 YES_WORDS = frozenset({"yes", "y", "oui", "si", "sí", "نعم", "ok", "d'accord", "vale"})
 NO_WORDS = frozenset({"no", "n", "non", "لا"})
@@ -59,6 +59,7 @@ class Desk:
     room_language: str = "en"
     template_sid: str = ""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(ZoneInfo("UTC")))
+    reload_requested: bool = False
 
     @property
     def on(self) -> bool:
@@ -241,6 +242,11 @@ class Desk:
             return [self._say(here, self._cases())]
         if command == "stats":
             return [self._say(here, self._stats())]
+        if command == "reload":
+            # The reload itself runs outside this transaction (it takes a second); its
+            # result is posted to the room.
+            self.reload_requested = True
+            return [self._say(here, r._("Checking the knowledge base before reloading it…"))]
         if not case_id:
             usage = r._("Write the case number, for example: /{command} A7K2").format(command=command)
             return [self._say(here, usage)]
@@ -431,6 +437,23 @@ class Desk:
         if opening <= local:
             opening += timedelta(days=1)
         return opening
+
+    def reloaded(self, version: str, passages: int, problems: list[str]) -> list[Send]:
+        """What the room hears of a reload: the new version, or why the old one stays."""
+        if not self.on:
+            return []
+        r = self._room
+        if problems:
+            head = r.ngettext(
+                "Reload refused: kb check found {count} problem. The running knowledge base stays.",
+                "Reload refused: kb check found {count} problems. The running knowledge base stays.",
+                len(problems),
+            ).format(count=len(problems))
+            return [self._to_room(Outbound("\n".join([head, *problems[:20]]), self.room_language))]
+        text = r._("Knowledge base reloaded: version {version}, {count} passages.").format(
+            version=version, count=passages
+        )
+        return [self._to_room(Outbound(text, self.room_language))]
 
     # -- delivery results --------------------------------------------------------------
 

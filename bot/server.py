@@ -7,7 +7,7 @@ retries, polling, the retention purge at start-up and daily), and keeping librar
 logs free of tokens, chat ids and message text.
 
 May import: the standard library, Starlette, python-telegram-bot, twilio, and the
-bot's settings, conversation and channel modules. Never storage.
+bot's settings, core (its type), conversation and channel modules. Never storage.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.conversation import Conversations, Unavailable
+from bot.core import Bot
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.whatsapp import WhatsAppChannel, WhatsAppSender
@@ -56,6 +58,9 @@ class Channels:
     # Set when something was queued; the delivery worker wakes up on it.
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     worker: bool = False
+    # A reload asked for from the volunteers' room, and how to do it.
+    reload_requested: Callable[[], bool] = lambda: False
+    reload: Callable[[], Awaitable[None]] | None = None
 
     async def kick(self) -> None:
         """Something was queued. With the delivery worker running, wake it, so that the
@@ -63,13 +68,19 @@ class Channels:
         if self.worker:
             self.wake.set()
         else:
+            await self._reload_if_asked()
             await self.deliver()
+
+    async def _reload_if_asked(self) -> None:
+        if self.reload is not None and self.reload_requested():
+            await self.reload()
 
     async def deliver_when_woken(self) -> None:
         """The delivery worker: on each wake-up, and every RETRY_EVERY seconds for what
         could not leave (and what a crash left in the outbox)."""
         while True:
             try:
+                await self._reload_if_asked()
                 await self.deliver()
             except Exception as exc:
                 log.warning("delivery failed (%s); will retry", type(exc).__name__)
@@ -166,11 +177,25 @@ def create_app(
     telegram_request: BaseRequest | None = None,
     twilio_client: Client | None = None,
     background: bool = True,
+    rebuild: Callable[[], tuple[Bot | None, list[str]]] | None = None,
 ) -> Starlette:
     """The ASGI application. `background=False` leaves out the periodic tasks (tests
-    drive delivery, reminders and purging themselves)."""
+    drive delivery, reminders and purging themselves). `rebuild` makes a new bot from the
+    knowledge base on disk, or says why not: a reload (SIGHUP, or /reload in the
+    volunteers' room) swaps it in without a restart."""
     quiet_libraries()
     found = channels(settings, conversations, polling, telegram_request, twilio_client)
+
+    async def reload() -> None:
+        if rebuild is None:
+            return
+        bot, problems = await asyncio.to_thread(rebuild)
+        conversations.replace_bot(bot, problems)
+        log.info("knowledge base reload: %s", "done" if bot is not None else f"refused, {len(problems)} problem(s)")
+        await found.kick()
+
+    found.reload = reload
+    found.reload_requested = lambda: conversations.reload_requested
 
     async def healthz(request: Request) -> Response:
         report = {"status": "ok", **conversations.health()}
@@ -197,6 +222,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         _purge(conversations)
         if background:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
             found.tasks.append(asyncio.create_task(_every(PURGE_EVERY, lambda: _apurge(conversations))))
             found.tasks.append(asyncio.create_task(_every(REMIND_EVERY, lambda: _remind(conversations, found))))
             found.worker = True
