@@ -107,12 +107,13 @@ class LanguageIdentifier:
         if not values:
             return Detection(fallback or DEFAULT)
         top = values[0]
-        ours_by_words = self._by_function_words(text)
+        counts = self._function_word_counts(text)
+        ours_by_words = self._by_function_words(text, counts)
         if top.language in _OURS:
             # Trigrams can take short French for Spanish ("Ma demande est encore valide?"):
             # function words of one of ours, and none of lingua's choice, decide.
             chosen = _OURS[top.language]
-            if ours_by_words not in (None, chosen) and not self._function_words_of(chosen, text):
+            if ours_by_words not in (None, chosen) and not counts[chosen]:
                 return Detection(ours_by_words)
             return Detection(chosen)
         if ours_by_words is not None:
@@ -128,28 +129,25 @@ class LanguageIdentifier:
         """One or two words and nothing else to go on: a word of ours ("hola", "merci"),
         else lingua when it is sure ("permiso trabajo"), else English. Trigrams alone call
         "hello" French and "hola" Turkish."""
-        folded = [fold(w) for w in _WORD.findall(text)]
+        counts = self._function_word_counts(text)
         for lang in _OURS.values():
-            if any(w in self.function_words.get(lang, ()) for w in folded):
+            if counts[lang]:
                 return lang
         values = self._detector.compute_language_confidence_values(text)
         if values and values[0].language in _OURS and values[0].value >= _SHORT_CONFIDENCE:
             return _OURS[values[0].language]
         return DEFAULT
 
-    def _function_words_of(self, lang: str, text: str) -> int:
-        words = self.function_words.get(lang, frozenset())
-        return sum(fold(w) in words for w in _WORD.findall(text))
+    def _function_word_counts(self, text: str) -> dict[str, int]:
+        """How many of the text's words are function words of each of our Latin languages."""
+        words = [fold(w) for w in _WORD.findall(text)]
+        return {lang: sum(w in self.function_words.get(lang, ()) for w in words) for lang in _OURS.values()}
 
-    def _by_function_words(self, text: str) -> str | None:
+    def _by_function_words(self, text: str, counts: dict[str, int]) -> str | None:
         if "¿" in text or "¡" in text:
             return "es"
-        words = [fold(w) for w in _WORD.findall(text)]
-        counts = sorted(
-            ((sum(w in self.function_words.get(lang, ()) for w in words), lang) for lang in _OURS.values()),
-            reverse=True,
-        )
-        (best, lang), (second, _) = counts[0], counts[1]
-        if best >= _FUNCTION_WORDS and best / len(words) >= _FUNCTION_SHARE and best > second:
+        words = len(_WORD.findall(text))
+        (best, lang), (second, _) = sorted(((n, lang) for lang, n in counts.items()), reverse=True)[:2]
+        if best >= _FUNCTION_WORDS and best / words >= _FUNCTION_SHARE and best > second:
             return lang
         return None

@@ -10,7 +10,7 @@ and on random bags of index terms.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +24,13 @@ from bot import retrieval
 from bot.core import Bot
 from bot.normalize import LANGUAGES
 from bot.retrieval import Result
+from tests.plain_bm25 import plain_scores, whole_corpus_order
 
 ROOT = Path(__file__).resolve().parent.parent
 TOP = 10
 TOLERANCE = 1e-9
 
 Scores = Any  # a NumPy array of float64, one score per document
-
-
-def reference_scores(index: Any, weights: dict[str, float]) -> list[float]:
-    """Every document's score by rank-bm25's `get_scores`, terms summed in weight order."""
-    bm25 = index.bm25
-    totals = [0.0] * bm25.corpus_size
-    for term, weight in weights.items():
-        if term not in bm25.idf:
-            continue
-        for i, s in enumerate(bm25.get_scores([term])):
-            if s:
-                totals[i] += weight * float(s)
-    return totals
-
-
-def whole_corpus_order(scores: Sequence[float], n: int) -> list[int]:
-    """How retrieval ordered documents before: a stable sort of every document's score."""
-    return sorted(range(len(scores)), key=lambda i: -scores[i])[:n]
 
 
 def assert_same(fast: Scores, reference: list[float], what: str) -> None:
@@ -96,7 +79,7 @@ def records(bot: Bot) -> list[Record]:
                     continue
                 ((language, weights, fast),) = seen
                 index = retriever._indexes[language]
-                out.append(((text, lang, searched), weights, fast, reference_scores(index, weights), result))
+                out.append(((text, lang, searched), weights, fast, plain_scores(index, weights), result))
     return out
 
 
@@ -173,4 +156,4 @@ def test_random_bags_of_terms_score_as_with_plain_rank_bm25(indexes: Indexes, da
         st.floats(min_value=1e-3, max_value=5.0, allow_nan=False, allow_infinity=False),
     )
     weights = data.draw(st.dictionaries(st.sampled_from(vocabulary), weight, max_size=40))
-    assert_same(retrieval._weighted_scores(index, weights), reference_scores(index, weights), repr(weights))
+    assert_same(retrieval._weighted_scores(index, weights), plain_scores(index, weights), repr(weights))

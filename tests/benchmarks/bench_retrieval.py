@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +50,7 @@ from bot import retrieval  # noqa: E402
 from bot.knowledge import KnowledgeBase, load  # noqa: E402
 from bot.normalize import LANGUAGES  # noqa: E402
 from bot.retrieval import Result, Retriever  # noqa: E402
+from tests.plain_bm25 import plain_scores, whole_corpus_order  # noqa: E402
 
 TOP = 10
 TOLERANCE = 1e-9
@@ -71,24 +71,6 @@ def synthetic(kb: KnowledgeBase, size: int, languages: list[str], seed: int) -> 
         quote = " ".join(rng.choices(quote_words, k=len(model.quote.split())))
         passages.append(dataclasses.replace(model, id=f"synthetic-{n:06d}", texts=texts, quote=quote))
     return dataclasses.replace(kb, passages=tuple(passages), source_texts={})
-
-
-def plain_scores(index: Any, weights: dict[str, float]) -> list[float]:
-    """Every document's score as retrieval computed it before postings."""
-    bm25 = index.bm25
-    totals = [0.0] * bm25.corpus_size
-    for term, weight in weights.items():
-        if term not in bm25.idf:
-            continue
-        for i, s in enumerate(bm25.get_scores([term])):
-            if s:
-                totals[i] += weight * float(s)
-    return totals
-
-
-def whole_corpus_order(scores: Sequence[float], n: int) -> list[int]:
-    """How retrieval ordered documents before: a stable sort of every document's score."""
-    return sorted(range(len(scores)), key=lambda i: -scores[i])[:n]
 
 
 def same_top(fast: Any, plain: list[float]) -> bool:
