@@ -47,6 +47,7 @@ class Citation:
     date: str  # ISO, as precise as the source allows; "" when unknown
     date_text: str  # the date as the user reads it
     source_text: str  # the passage in its source's own words
+    shown: str = ""  # the source as the user reads it in the list of sources
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ class Bot:
         listed: dict[int, Citation] = {}
         for c in citations:
             listed.setdefault(c.number, c)
-        listing = "\n".join(f"[{c.number}] {c.title} — {c.publisher}, {c.date_text}" for c in listed.values())
+        listing = "\n".join(f"[{c.number}] {c.shown}" for c in listed.values())
         sections.append(f"{header}\n{listing}")
         sections.append(self._disclaimer(m))
         return Reply("answer", m.language, tuple(sections), tuple(citations))
@@ -207,6 +208,11 @@ class Bot:
     def _cite(self, m: Messages, number: int, passage: Passage) -> Citation:
         source = self.kb.sources[passage.source]
         when = source.date
+        date_text = m.date(when) if when else m._("date unknown")
+        if source.provider:
+            shown = m._("Note about {provider}, {date}").format(provider=source.provider, date=date_text)
+        else:
+            shown = f"{source.title} — {source.publisher}, {date_text}"
         return Citation(
             number=number,
             passage_id=passage.id,
@@ -215,6 +221,7 @@ class Bot:
             title=source.title,
             publisher=source.publisher,
             date=when.iso() if when else "",
-            date_text=m.date(when) if when else m._("date unknown"),
+            date_text=date_text,
             source_text=" ".join(passage.quote.split()),
+            shown=shown,
         )

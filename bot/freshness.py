@@ -2,8 +2,9 @@
 
 Owns listing the passages past their `valid_until` (the measure ended) or past their
 review-by date (`review_by`, by default one year after `as_of`), oldest first, with
-their source and where they are written. Answers keep using them, with the ended-on or
-"check that it is still current" line the core adds; this list is what to review.
+their source and where they are written; and the service-provider notes past their
+own `review_by`. Answers keep using them, with the ended-on or "check that it is still
+current" line the core adds; this list is what to review.
 
 May import: the standard library and `bot.knowledge`.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.knowledge import KnowledgeBase, Passage
+from bot.knowledge import KnowledgeBase, Passage, Source
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,21 @@ def stale(kb: KnowledgeBase, today: date) -> list[Stale]:
     return sorted(found, key=lambda s: (s.since, s.passage.id))
 
 
+def stale_notes(kb: KnowledgeBase, today: date) -> list[tuple[date, Source]]:
+    """Service-provider notes past their review-by date, oldest first: a service's hours
+    and address change faster than any passage's wording."""
+    notes = [(s.review_by, s) for s in kb.sources.values() if s.provider and s.review_by and s.review_by < today]
+    return sorted(notes, key=lambda n: (n[0], n[1].id))
+
+
 def report(kb: KnowledgeBase, today: date) -> list[str]:
-    lines = []
+    dated: list[tuple[date, str]] = []
     for item in stale(kb, today):
         p = item.passage
         source = kb.sources[p.source]
         what = "ended on" if item.reason == "ended" else "review by"
-        lines.append(f"{item.since.isoformat()}  {what:<9}  {p.id}  [{source.id}: {source.title}]  {p.file}:{p.line}")
-    return lines
+        line = f"{item.since.isoformat()}  {what:<9}  {p.id}  [{source.id}: {source.title}]  {p.file}:{p.line}"
+        dated.append((item.since, line))
+    for since, note in stale_notes(kb, today):
+        dated.append((since, f"{since.isoformat()}  review by  note about {note.provider}  {note.file}"))
+    return [line for _, line in sorted(dated, key=lambda d: d[0])]

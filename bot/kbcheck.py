@@ -21,12 +21,17 @@ from typing import Any
 import yaml
 
 from bot.knowledge import (
+    NOTE_FIELDS,
+    NOTE_OPTIONAL_FIELDS,
+    NOTE_SOURCE_PREFIX,
     PASSAGE_FIELDS,
     SOURCE_FIELDS,
     SOURCE_KINDS,
     PartialDate,
     normalize_quote,
+    note_files,
     passage_files,
+    read_note,
     read_yaml,
 )
 from bot.normalize import LANGUAGES, fold
@@ -133,6 +138,10 @@ def check(root: Path) -> list[Problem]:
             else:
                 source_text[sid] = normalize_quote(file.read_text(encoding="utf-8"))
 
+    notes = note_files(root)
+    for path in notes:
+        _check_note(report, path, source_text)
+
     topics_path = root / "topics.yaml"
     topic_ids: set[str] = set()
     located = _load(report, topics_path)
@@ -164,6 +173,7 @@ def check(root: Path) -> list[Problem]:
     _check_stopwords(report, root / "stopwords.yaml")
 
     passage_ids: dict[str, str] = {}
+    quoted: set[str] = set()
     for path in passage_files(root):
         located = _load(report, path)
         if located is None:
@@ -173,7 +183,63 @@ def check(root: Path) -> list[Problem]:
             continue
         for raw, line, keys in located.entries():
             _check_passage(report, path, line, keys, raw, source_text, topic_ids, passage_ids)
+            if isinstance(raw, dict):
+                quoted.add(str(raw.get("source") or ""))
+    for path in notes:
+        if NOTE_SOURCE_PREFIX + path.stem not in quoted:
+            report.add(
+                path,
+                1,
+                f"no passage quotes this note yet: run `python -m bot kb add {path.relative_to(project)}`",
+                "note",
+            )
     return report.problems
+
+
+def _check_note(report: _Report, path: Path, source_text: dict[str, str]) -> None:
+    try:
+        note = read_note(path)
+    except (ValueError, yaml.YAMLError) as exc:
+        report.add(path, 1, f"not a note: {exc}")
+        return
+    except UnicodeDecodeError:
+        report.add(path, 1, "not UTF-8 text")
+        return
+    at = note.field_lines.get
+    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", path.stem):
+        report.add(path, 1, f"file name {path.name!r}: use lowercase letters, digits and dashes")
+    if note.source_id in source_text:
+        report.add(path, 1, f"source id {note.source_id!r} is already used in sources.yaml")
+    for key in note.fields:
+        if key not in NOTE_FIELDS and key not in NOTE_OPTIONAL_FIELDS:
+            report.add(path, at(key, 1), f"unknown field {key!r}")
+    for key in NOTE_FIELDS:
+        if not str(note.fields.get(key) or "").strip():
+            report.add(
+                path,
+                at(key, 1),
+                f"{key}: empty or missing (when the sources do not say, write so, for example "
+                "'not stated in our sources; check with the organisation')",
+            )
+    written = (
+        _check_date(report, path, at("written", 1), "written", note.fields["written"])
+        if note.fields.get("written")
+        else None
+    )
+    review_by = (
+        _check_date(report, path, at("review_by", 1), "review_by", note.fields["review_by"])
+        if note.fields.get("review_by")
+        else None
+    )
+    if written and review_by and review_by <= written:
+        report.add(path, at("review_by", 1), "review_by must be after written")
+    drawn_from = note.fields.get("drawn_from") or []
+    for sid in drawn_from if isinstance(drawn_from, list) else [drawn_from]:
+        if str(sid) not in source_text:
+            report.add(path, at("drawn_from", 1), f"drawn_from: unknown source {sid!r}")
+    if not note.body.strip():
+        report.add(path, note.body_line, "the note has no text after its front matter")
+    source_text[note.source_id] = normalize_quote(note.body)
 
 
 def _check_passage(
@@ -208,7 +274,9 @@ def _check_passage(
     if draft:
         report.add(path, line, f"{pid}: draft, not used to answer until translated and marked vetted", "note")
 
-    required = ["source", "topics", "as_of", "quote"] + ([] if draft else ["vetted_by", "vetted_on"])
+    required = ["source", "as_of", "quote"] + ([] if draft else ["topics", "vetted_by", "vetted_on"])
+    if draft and not raw.get("topics"):
+        report.add(path, at("topics", line), f"{pid}: topics to choose (ids from topics.yaml)", "note")
     for key in required:
         value = raw.get(key)
         if (
@@ -220,7 +288,9 @@ def _check_passage(
     for lang in LANGUAGES:
         if not str(raw.get(lang) or "").strip():
             if draft:
-                report.add(path, at(lang, line), f"{pid}: {lang}: translation to fill", "note")
+                report.add(
+                    path, at(lang, line), f"{pid}: {lang}: {'text' if lang == 'en' else 'translation'} to fill", "note"
+                )
             else:
                 report.add(path, at(lang, line), f"{pid}: {lang}: missing language")
 
@@ -229,7 +299,12 @@ def _check_passage(
         report.add(path, at("source", line), f"{pid}: unknown source {source!r}")
     quote = str(raw.get("quote") or "")
     if quote.strip() and source in source_text and normalize_quote(quote) not in source_text[source]:
-        report.add(path, at("quote", line), f"{pid}: quote not found verbatim in source {source!r}")
+        report.add(
+            path,
+            at("quote", line),
+            f"{pid}: quote not found verbatim in source {source!r}: if its file changed, quote the new "
+            "words and check that the four texts still say the same",
+        )
 
     for topic in raw.get("topics") or []:
         if topic not in topic_ids:

@@ -55,6 +55,25 @@ SOURCE_FIELDS = frozenset(
     {"id", "file", "title", "publisher", "date", "date_note", "date_approx", "kind", "note", "provider", "url"}
 )
 SOURCE_KINDS = ("news", "government", "advocacy", "service-provider")
+# A service-provider note's front matter: every field must say something, if only that
+# the sources do not tell (so that nobody fills a gap with a guess).
+NOTE_FIELDS = (
+    "provider",
+    "offers",
+    "for_whom",
+    "languages",
+    "how_to_reach",
+    "hours",
+    "area",
+    "written",
+    "review_by",
+    "author",
+)
+NOTE_OPTIONAL_FIELDS = ("drawn_from",)
+NOTE_SOURCE_PREFIX = "note-"
+
+
+Day = date  # `Source.date` shadows the type inside that class
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,25 @@ class Source:
     date: PartialDate | None
     date_note: str = ""
     line: int = 0
+    # Set for a service-provider note, cited as "Note about <provider>, <date>": maintainers
+    # write notes, so "from <provider>" would name the wrong author.
+    provider: str = ""
+    review_by: Day | None = None
+
+
+@dataclass(frozen=True)
+class Note:
+    """A service-provider note: front matter (the fields of NOTE_FIELDS) and a body."""
+
+    path: Path
+    fields: dict[str, Any]
+    field_lines: dict[str, int]
+    body: str
+    body_line: int  # the line the body starts on
+
+    @property
+    def source_id(self) -> str:
+        return NOTE_SOURCE_PREFIX + self.path.stem
 
 
 @dataclass(frozen=True)
@@ -212,6 +250,55 @@ def passage_files(root: Path) -> list[Path]:
     return sorted((root / "passages").glob("*.yaml"))
 
 
+def note_files(root: Path) -> list[Path]:
+    """The notes under `notes/`; a name starting with `_` (the template) is not a note."""
+    return sorted(p for p in (root / "notes").glob("*.md") if not p.name.startswith("_"))
+
+
+_FENCE = "---"
+
+
+def read_note(path: Path) -> Note:
+    """Split a note into its front matter and body; raises ValueError or yaml.YAMLError."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != _FENCE:
+        raise ValueError("a note starts with a line '---', then its front matter, then '---'")
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == _FENCE)
+    except StopIteration:
+        raise ValueError("the front matter is not closed by a line '---'") from None
+    front = "".join(lines[1:end])
+    loader = _Loader(front)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ValueError("the front matter must be 'field: value' lines")
+    field_lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            field_lines[str(k.value)] = v.start_mark.line + 2  # +1 for 1-based, +1 for the fence
+    return Note(path, {str(k): v for k, v in data.items()}, field_lines, "".join(lines[end + 1 :]), end + 2)
+
+
+def note_source(note: Note, project: Path) -> Source:
+    fields = note.fields
+    return Source(
+        id=note.source_id,
+        file=str(note.path.relative_to(project)),
+        title=str(fields["provider"]).strip(),
+        publisher=str(fields["author"]).strip(),
+        kind="service-provider",
+        date=PartialDate.parse(fields["written"]),
+        line=1,
+        provider=str(fields["provider"]).strip(),
+        review_by=_date_or_none(fields.get("review_by")),
+    )
+
+
 def _date_or_none(value: object) -> date | None:
     if value in (None, ""):
         return None
@@ -267,6 +354,11 @@ def load(root: Path) -> KnowledgeBase:
     project = root.parent
     src = read_yaml(root / "sources.yaml")
     sources = {s.id: s for s in (build_source(r, ln) for r, ln, _ in src.entries())}
+    note_bodies: dict[str, str] = {}
+    for path in note_files(root):
+        note = read_note(path)
+        sources[note.source_id] = note_source(note, project)
+        note_bodies[note.source_id] = note.body
     passages: list[Passage] = []
     for path in passage_files(root):
         located = read_yaml(path)
@@ -295,7 +387,9 @@ def load(root: Path) -> KnowledgeBase:
         else {}
     )
     source_texts = {
-        s.id: (project / s.file).read_text(encoding="utf-8") for s in sources.values() if (project / s.file).exists()
+        s.id: note_bodies.get(s.id) or (project / s.file).read_text(encoding="utf-8")
+        for s in sources.values()
+        if (project / s.file).exists()
     }
     return KnowledgeBase(
         root=root,
