@@ -1,4 +1,4 @@
-"""The command line: `python -m bot chat | ask | serve | kb check | kb calibrate | kb stale | kb gaps | kb report`.
+"""The command line: `python -m bot chat | ask | serve | kb check | add | calibrate | stale | gaps | report`.
 
 Owns parsing arguments, reading settings once from the environment, and exit codes.
 
@@ -40,9 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
     kb_commands.add_parser("check", help="validate the knowledge base")
+    add = kb_commands.add_parser(
+        "add", help="register a new document or service-provider note and draft its passages, one per paragraph"
+    )
+    add.add_argument("source_file", help="a UTF-8 text file, or a note written from knowledge/notes/_template.md")
+    add.add_argument("--title", default="", help="the document's title (not for a note)")
+    add.add_argument("--publisher", default="", help="who published it (not for a note)")
+    add.add_argument("--date", default="", help="its date: YYYY-MM-DD, YYYY-MM or YYYY (not for a note)")
+    add.add_argument("--kind", default="news", help="news, government, advocacy or service-provider (default news)")
+    add.add_argument("--id", default="", help="the source id (default: from the title and date)")
     kb_commands.add_parser("calibrate", help="set the no-answer thresholds from knowledge/calibration.yaml")
     kb_commands.add_parser("stale", help="passages past their review-by date or whose measure ended, oldest first")
-    kb_commands.add_parser("report", help="per passage: times cited, thumbs up and down, age, languages")
+    report = kb_commands.add_parser("report", help="per passage: times cited, thumbs up and down, age, languages")
+    report.add_argument("--html", metavar="FILE", help="write the report as a web page, with a chart, to FILE")
     kb_commands.add_parser("gaps", help="questions asked at least twice that the bot could not answer, per language")
     args = parser.parse_args(argv)
 
@@ -53,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    if args.command == "kb" and args.kb_command == "add":
+        return _kb_add(args, settings)
+    if args.command == "kb" and args.kb_command == "report":
+        return _kb_report(settings, args.html)
     if args.command == "kb":
         return _kb(args.kb_command, settings)
     if args.command == "serve":
@@ -88,6 +102,66 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     return 0
 
 
+def _kb_add(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from bot.drafts import AddError, add_source
+
+    try:
+        added = add_source(
+            settings.knowledge_dir,
+            Path(args.source_file),
+            title=args.title,
+            publisher=args.publisher,
+            when=args.date,
+            kind=args.kind,
+            source_id=args.id,
+            today=settings.today or date.today(),
+        )
+    except AddError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    where = "knowledge/sources.yaml" if added.registered else "its front matter (a note registers itself)"
+    print(f"source {added.source_id}: {added.file}, registered in {where}")
+    print(
+        f"{added.drafts} draft passage(s) in {added.passages_file}"
+        + (f" ({added.skipped} short paragraph(s) left out)" if added.skipped else "")
+    )
+    print("next: in each draft worth keeping, set topics, write en, fr, es and ar, fill vetted_by and vetted_on,")
+    print("change status to vetted and delete the drafts you do not need; then run `python -m bot kb check`")
+    return 0
+
+
+def _kb_report(settings: Settings, html_file: str | None) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from bot.knowledge import load
+    from bot.storage import Store
+    from bot.usage import html_report
+    from bot.usage import report as usage_report
+
+    kb = load(settings.knowledge_dir)
+    today = settings.today or date.today()
+    store = Store.open(settings.data_dir)
+    try:
+        if html_file is None:
+            for line in usage_report(kb, store, today):
+                print(line)
+            return 0
+        page = html_report(kb, store, today)
+    finally:
+        store.close()
+    try:
+        Path(html_file).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {html_file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"report written to {html_file}", file=sys.stderr)
+    return 0
+
+
 def _kb(command: str, settings: Settings) -> int:
     if command == "check":
         from bot.kbcheck import check, errors
@@ -96,22 +170,12 @@ def _kb(command: str, settings: Settings) -> int:
         for problem in problems:
             print(problem)
         bad = errors(problems)
+        to_do = len(problems) - len(bad)
+        left = f"; {to_do} note(s) of work left (drafts, texts to fill)" if to_do else ""
         if bad:
-            print(f"{len(bad)} problem(s)", file=sys.stderr)
+            print(f"{len(bad)} problem(s){left}", file=sys.stderr)
             return 1
-        print("knowledge base OK", file=sys.stderr)
-        return 0
-    if command == "report":
-        from datetime import date
-
-        from bot.knowledge import load
-        from bot.storage import Store
-        from bot.usage import report as usage_report
-
-        store = Store.open(settings.data_dir)
-        for line in usage_report(load(settings.knowledge_dir), store, settings.today or date.today()):
-            print(line)
-        store.close()
+        print(f"knowledge base OK{left}", file=sys.stderr)
         return 0
     if command == "gaps":
         from bot.storage import Store

@@ -2,13 +2,20 @@
 
 Owns putting together, per passage, the times it was cited, thumbs up and down, its age
 and the languages it has, from the knowledge base and the counts the database keeps
-(no person, no channel, no text); and the answers per language and topic.
+(no person, no channel, no text); and the answers per language and topic. Gives it as
+plain text lines, or as one self-contained HTML page with a chart of the answers per
+topic and language (inline SVG drawn by matplotlib; no script, nothing fetched).
 
-May import: the standard library and the bot's knowledge, normalize and storage modules.
+May import: the standard library, matplotlib (only inside the function that draws the
+HTML report's chart, so that the server does not load it at start-up) and the bot's
+knowledge, normalize and storage modules.
 """
 
 from __future__ import annotations
 
+import html
+import io
+import textwrap
 from dataclasses import dataclass
 from datetime import date
 
@@ -54,3 +61,189 @@ def report(kb: KnowledgeBase, store: Store, today: date) -> list[str]:
     for language, topic, count in store.answer_counts():
         lines.append(f"  {language}  {topic or '-':<24} {count:>6}")
     return lines
+
+
+NO_TOPIC = "(no topic)"
+NO_ANSWERS = "No answers have been counted yet."
+# Okabe–Ito colours: told apart with the common colour-vision deficiencies.
+LANGUAGE_COLOURS = {"en": "#0072B2", "fr": "#E69F00", "es": "#009E73", "ar": "#CC79A7"}
+OTHER_COLOUR = "#999999"
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; color: #222; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+thead th { border-bottom: 2px solid #888; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; }
+figure svg { max-width: 100%; height: auto; }
+code { font-size: 0.9em; }
+"""
+
+
+def _topic_label(kb: KnowledgeBase, topic: str) -> str:
+    if not topic:
+        return NO_TOPIC
+    known = kb.topics.get(topic)
+    return known.labels.get("en", topic) if known else topic
+
+
+def _answer_table(store: Store) -> tuple[list[str], list[str], dict[tuple[str, str], int]]:
+    """Topics (most answered first), languages (the bot's four, then any other) and counts.
+    A language with no answer keeps its column: that zero is worth seeing."""
+    counts = {(language, topic): count for language, topic, count in store.answer_counts()}
+    languages = [*LANGUAGES, *sorted({language for language, _ in counts} - set(LANGUAGES))]
+    totals: dict[str, int] = {}
+    for (_, topic), count in counts.items():
+        totals[topic] = totals.get(topic, 0) + count
+    topics = sorted(totals, key=lambda t: (-totals[t], t))
+    return topics, languages, counts
+
+
+def _chart_svg(labels: list[str], languages: list[str], rows: list[list[int]]) -> str:
+    """A horizontal stacked bar chart, one bar per label, one colour per language, as an
+    inline <svg> element."""
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    # Text stays text (no glyph outlines), ids come from a fixed salt and the font is the
+    # one matplotlib ships (whatever the machine's matplotlibrc says), so the same counts
+    # give the same bytes. Labels are never read as maths: a pair of "$" in a topic would
+    # be typeset, or fail to parse. rc_context puts every setting back afterwards.
+    with matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "newcomer-bot",
+            "font.family": "sans-serif",
+            "font.sans-serif": ["DejaVu Sans"],
+            "font.size": 9,
+            "text.parse_math": False,
+        }
+    ):
+        fig = Figure(figsize=(8, 1.2 + 0.35 * len(labels)), layout="constrained")
+        FigureCanvasSVG(fig)
+        ax = fig.add_subplot()
+        positions = list(range(len(labels)))
+        left = [0] * len(labels)
+        for i, language in enumerate(languages):
+            widths = [row[i] for row in rows]
+            ax.barh(
+                positions,
+                widths,
+                left=left,
+                label=language,
+                color=LANGUAGE_COLOURS.get(language, OTHER_COLOUR),
+                height=0.7,
+            )
+            left = [a + b for a, b in zip(left, widths, strict=True)]
+        for y, total in zip(positions, left, strict=True):
+            ax.annotate(str(total), (total, y), xytext=(3, 0), textcoords="offset points", va="center")
+        ax.set_yticks(positions, [textwrap.fill(label, 45) for label in labels])
+        ax.invert_yaxis()  # most answered at the top
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("answers")
+        ax.margins(x=0.08)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.legend(loc="outside upper center", ncols=max(len(languages), 1), frameon=False, title="language")
+        buf = io.StringIO()
+        # No metadata: its date and matplotlib version would differ from run to run.
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = buf.getvalue()
+    # Inline SVG in HTML takes the element alone, without the XML declaration and doctype.
+    svg = svg[svg.index("<svg") :]
+    description = html.escape("Answers per topic, stacked by language; the table below gives the same counts.")
+    return svg.replace("<svg", f'<svg role="img" aria-label="{description}"', 1)
+
+
+def _row(cells: list[str], header: str = "") -> str:
+    """One table row; `header` is the first cell's (already escaped) markup when it is a
+    row header."""
+    return "<tr>" + header + "".join(cells) + "</tr>"
+
+
+def html_report(kb: KnowledgeBase, store: Store, today: date) -> str:
+    """The usage report as one self-contained HTML page (no script, no external resource)."""
+    e = html.escape
+    topics, languages, counts = _answer_table(store)
+    labels = [_topic_label(kb, topic) for topic in topics]
+    rows = [[counts.get((language, topic), 0) for language in languages] for topic in topics]
+
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>newcomer-bot usage report, {e(today.isoformat())}</title>",
+        f"<style>{STYLE}</style>",
+        "</head>",
+        "<body>",
+        "<h1>newcomer-bot usage report</h1>",
+        f'<p>Report of <time datetime="{e(today.isoformat())}">{e(today.isoformat())}</time>;'
+        f" knowledge base version <code>{e(kb.version)}</code>, {len(kb.passages)} passages.</p>",
+        "<h2>Answers per topic and language</h2>",
+    ]
+    if not topics:
+        out.append(f"<p>{e(NO_ANSWERS)}</p>")
+    else:
+        out += [
+            "<figure>",
+            _chart_svg(labels, languages, rows),
+            "<figcaption>Answers per topic, one colour per language.</figcaption>",
+            "</figure>",
+            "<table>",
+            "<caption>answers per language and topic</caption>",
+            "<thead>",
+            _row(
+                [f'<th scope="col" class="num">{e(language)}</th>' for language in languages]
+                + ['<th scope="col" class="num">total</th>'],
+                '<th scope="col">topic</th>',
+            ),
+            "</thead>",
+            "<tbody>",
+        ]
+        for topic, label, row in zip(topics, labels, rows, strict=True):
+            named = f' title="{e(topic)}"' if topic and label != topic else ""
+            out.append(
+                _row(
+                    [f'<td class="num">{n}</td>' for n in [*row, sum(row)]],
+                    f'<th scope="row"{named}>{e(label)}</th>',
+                )
+            )
+        column_totals = [sum(column) for column in zip(*rows, strict=True)]
+        out += [
+            "</tbody>",
+            "<tfoot>",
+            _row(
+                [f'<td class="num">{n}</td>' for n in [*column_totals, sum(column_totals)]],
+                '<th scope="row">all topics</th>',
+            ),
+            "</tfoot>",
+            "</table>",
+        ]
+    out += [
+        "<h2>Passages, most cited first</h2>",
+        "<table>",
+        "<thead>",
+        _row(
+            [
+                f'<th scope="col"{cls}>{name}</th>'
+                for name, cls in [
+                    ("times cited", ' class="num"'),
+                    ("👍", ' class="num"'),
+                    ("👎", ' class="num"'),
+                    ("age (days)", ' class="num"'),
+                    ("languages", ""),
+                    ("passage", ""),
+                ]
+            ]
+        ),
+        "</thead>",
+        "<tbody>",
+    ]
+    for r in passage_usage(kb, store, today):
+        numbers = [f'<td class="num">{n}</td>' for n in (r.cited, r.helpful, r.unhelpful, r.age_days)]
+        out.append(_row([*numbers, f"<td>{e(','.join(r.languages))}</td>", f"<td><code>{e(r.passage_id)}</code></td>"]))
+    out += ["</tbody>", "</table>", "</body>", "</html>", ""]
+    return "\n".join(out)

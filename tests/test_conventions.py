@@ -24,6 +24,7 @@ CORE_MODULES = {
     "kbcheck",
     "calibration",
     "freshness",
+    "drafts",
     "splitting",
     "settings",
 }
