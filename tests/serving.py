@@ -1,13 +1,17 @@
 """A served bot for tests: `python -m bot serve` as a real process on loopback, and a fake
-Bot API server that records what Telegram would receive (and can refuse it).
+Bot API server that records what Telegram would receive (and can refuse it); and a
+deployment in this process, on a checkout of its own that a test edits as a maintainer
+would.
 
-Shared by the tests that need a process (tests/test_serve.py, tests/test_reliability.py).
+Shared by the tests that need a process (tests/test_serve.py, tests/test_reliability.py)
+or a checkout (tests/test_reload.py, tests/test_maintainer_walkthrough.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,8 +25,28 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+from starlette.testclient import TestClient
+from twilio.rest import Client
 
-from tests.conftest import PUBLIC_URL, ROOT, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN
+from bot.app import build_conversations, rebuild_bot
+from bot.core import Bot
+from bot.server import create_app
+from tests.conftest import (
+    PUBLIC_URL,
+    ROOM,
+    ROOT,
+    TELEGRAM_SECRET,
+    TELEGRAM_TOKEN,
+    TWILIO_TOKEN,
+    Clock,
+    RecordingRequest,
+    RecordingTwilio,
+    channel_settings,
+    room_message,
+    telegram_update,
+)
+
+SECRET = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
 
 
 class FakeTelegram:
@@ -140,3 +164,46 @@ def wait_for(condition: Callable[[], bool], seconds: float) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+class Deployment:
+    def __init__(self, bot: Bot, tmp_path: Path, clock: Clock) -> None:
+        # A checkout of our own: the knowledge base and the seeds its quotes come from.
+        self.root = tmp_path / "checkout"
+        shutil.copytree(ROOT / "knowledge", self.root / "knowledge")
+        shutil.copytree(ROOT / "seeds", self.root / "seeds")
+        self.settings = channel_settings(
+            tmp_path / "data", knowledge_dir=self.root / "knowledge", volunteer_chat_id=ROOM
+        )
+        self.telegram = RecordingRequest()
+        self.conv = build_conversations(self.settings, bot, now=clock)
+        self.app = create_app(
+            self.settings,
+            self.conv,
+            telegram_request=self.telegram,
+            twilio_client=Client("AC0000", TWILIO_TOKEN, http_client=RecordingTwilio()),
+            background=False,
+            rebuild=lambda: rebuild_bot(self.settings),
+        )
+        self.client = TestClient(self.app)
+        self.client.__enter__()
+        self.updates = 0
+
+    def post(self, update: dict) -> None:  # type: ignore[type-arg]
+        assert self.client.post("/telegram", json=update, headers=SECRET).status_code == 200
+
+    def ask(self, text: str, language_code: str = "en") -> str:
+        self.updates += 1
+        self.post(telegram_update(self.updates, text, language_code=language_code))
+        return str(self.telegram.sent()[-1]["text"])
+
+    def reload(self) -> str:
+        self.updates += 1
+        self.post(room_message(self.updates, "/reload"))
+        return str([p for p in self.telegram.sent() if p["chat_id"] == ROOM][-1]["text"])
+
+    def edit_passages(self, old: str, new: str) -> None:
+        path = self.root / "knowledge" / "passages" / "gaza.yaml"
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
