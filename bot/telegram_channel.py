@@ -1,20 +1,19 @@
 """The Telegram channel (python-telegram-bot): webhook, long polling and delivery.
 
 Owns translating Telegram updates into `Inbound` events and `Outbound` messages into
-Bot API calls: the webhook's secret-token check (constant time, before the body is
-parsed), HTML escaping of every text, splitting under 4096 characters, inline buttons,
+Bot API calls: only updates that pass `bot.signatures`' secret-token check (before the
+body is parsed) are read; HTML escaping of every text, splitting under 4096 characters, inline buttons,
 delivery from the outbox with Telegram's retry rules, and `getUpdates` polling for
 organisations without a public address. Which updates are new, what to answer and what
 to remember is `bot.conversation`'s business.
 
 May import: the standard library, python-telegram-bot, Starlette, and the bot's
-conversation, splitting and i18n modules. Never storage.
+conversation, signatures, splitting and i18n modules. Never storage.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import html
 import json
 import logging
@@ -32,11 +31,11 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.conversation import TELEGRAM, Conversations, Delivery, Inbound, Outbound, Unavailable
+from bot.signatures import TELEGRAM_SECRET_HEADER, telegram_secret_ok
 from bot.splitting import TELEGRAM_LIMIT, split
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "x-telegram-bot-api-secret-token"
 ALLOWED_UPDATES = ("message", "callback_query")
 POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
 # Replies to different people leave side by side, each person's in order.
@@ -59,8 +58,7 @@ class TelegramChannel:
     # -- receiving ---------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not self.secret or not hmac.compare_digest(given.encode(), self.secret.encode()):
+        if not telegram_secret_ok(request.headers.get(TELEGRAM_SECRET_HEADER, ""), self.secret):
             return Response(status_code=403)
         body = await request.body()
         try:

@@ -1,26 +1,24 @@
 """The WhatsApp channel, through Twilio: the signed webhook and TwiML replies.
 
-Owns checking every request with twilio's `RequestValidator` against the public URL
-Twilio calls (not the URL this process sees behind a proxy), over all posted fields;
-turning the form into an `Inbound` event (only the sender, the MessageSid, the text and
-whether something that is not text was sent: `ProfileName`, locations and media URLs
-are read nowhere); and answering in TwiML, split under 1600 characters per message.
+Owns letting in only what `bot.signatures` finds signed by Twilio (checked against the
+public URL Twilio calls, over all posted fields); turning the form into an `Inbound`
+event (only the sender, the MessageSid, the text and whether something that is not text
+was sent: `ProfileName`, locations and media URLs are read nowhere); and answering in
+TwiML, split under 1600 characters per message.
 WhatsApp has no buttons in this mode: the conversation offers keywords instead.
 Messages the bot starts itself (a volunteer's reply, a reminder) leave from the outbox
 through Twilio's REST API, with the approved template outside the 24-hour window.
 
-May import: the standard library, twilio, Starlette, and the bot's conversation and
-splitting modules. Never storage.
+May import: the standard library, twilio, Starlette, and the bot's conversation,
+signatures and splitting modules. Never storage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl
 
 from starlette.background import BackgroundTask
 from starlette.datastructures import ImmutableMultiDict
@@ -32,15 +30,12 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversation import WHATSAPP, Conversations, Delivery, Inbound, Outcome, Unavailable
+from bot.signatures import TWILIO_SIGNATURE_HEADER, twilio_form, twilio_signed, twilio_well_formed
 from bot.splitting import WHATSAPP_LIMIT, split
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "x-twilio-signature"
 TWIML = "application/xml"
-# Twilio posts a few dozen fields; a form with far more is not Twilio's.
-MAX_FIELDS = 200
-_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 
 
 @dataclass
@@ -53,22 +48,13 @@ class WhatsAppChannel:
     kick: Callable[[], Awaitable[None]] | None = None
 
     async def webhook(self, request: Request) -> Response:
-        signature = request.headers.get(SIGNATURE_HEADER, "")
+        signature = request.headers.get(TWILIO_SIGNATURE_HEADER, "")
         if not signature:
             return Response(status_code=403)
-        try:
-            pairs = parse_qsl(
-                (await request.body()).decode("utf-8"),
-                keep_blank_values=True,
-                max_num_fields=MAX_FIELDS,
-            )
-        except ValueError:  # not UTF-8, or too many fields
+        form = twilio_form(await request.body())
+        if form is None or not twilio_signed(self.validator, self.url, request.url.query, form, signature):
             return Response(status_code=403)
-        form: ImmutableMultiDict[str, str] = ImmutableMultiDict(pairs)
-        url = self.url + (f"?{request.url.query}" if request.url.query else "")
-        if not self.validator.validate(url, form, signature):
-            return Response(status_code=403)
-        if not _well_formed(form, self.account_sid):
+        if not twilio_well_formed(form, self.account_sid):
             return Response(status_code=400)
         event = _inbound(form)
         if event is None:
@@ -82,17 +68,6 @@ class WhatsAppChannel:
         if self.kick is not None and outcome.status == "new":
             response.background = BackgroundTask(self.kick)
         return response
-
-
-def _well_formed(form: ImmutableMultiDict[str, str], account_sid: str) -> bool:
-    """Twilio signs keys and values run together, without separators: a captured request
-    with a field merged into the one before it ("MessageSid=SM…NumMedia0") keeps its
-    signature. Ids shaped as Twilio makes them, and the configured account, shut that
-    replay out."""
-    sid = form.get("MessageSid") or form.get("SmsMessageSid")
-    if sid is not None and not _MESSAGE_SID.fullmatch(sid):
-        return False
-    return not account_sid or form.get("AccountSid") == account_sid
 
 
 def _inbound(form: ImmutableMultiDict[str, str]) -> Inbound | None:

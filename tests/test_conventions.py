@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BOT = ROOT / "bot"
 CHANNEL_LIBRARIES = {"telegram", "twilio", "starlette", "uvicorn", "httpx"}
 STORAGE = {"sqlite_utils", "sqlite3", "bot.storage"}
-CHANNEL_MODULES = {"terminal", "telegram_channel", "whatsapp", "server"}
+CHANNEL_MODULES = {"terminal", "telegram_channel", "whatsapp", "server", "signatures"}
 CORE_MODULES = {
     "core",
     "retrieval",
