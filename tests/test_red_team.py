@@ -240,7 +240,7 @@ def assert_only_sourced(bot: Bot, reply: Reply) -> None:
     for text in cited.values():
         assert text in reply.text
     own = [_template(m, sentence) for sentence in OWN_SENTENCES]
-    listing = {f"[{c.number}] {c.title} — {c.publisher}, {c.date_text}" for c in reply.citations}
+    listing = {f"[{c.number}] {c.shown}" for c in reply.citations}
     headers = {m.ngettext("Source:", "Sources:", 1), m.ngettext("Source:", "Sources:", 2)}
     for section in reply.sections:
         rest = section
