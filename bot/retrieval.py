@@ -331,15 +331,39 @@ def _diverse(best: Hit, candidates: list[Hit], index: _Index) -> list[Hit]:
     chosen = [best]
     pool = list(candidates)
     while pool and len(chosen) < MAX_PASSAGES:
+        # A passage whose quote a chosen one already holds word for word (a seed that a
+        # maintainer's note quotes) would only say it twice.
+        pool = [h for h in pool if not any(_within(h.passage.quote, c.passage.quote) for c in chosen)]
+        if not pool:
+            break
 
         def value(h: Hit) -> float:
             overlap = max(_jaccard(terms[id(h)], terms[id(c)]) for c in chosen)
             return -_rank_key(h) / top - MMR_PENALTY * overlap
 
         pick = max(pool, key=value)
-        chosen.append(pick)
         pool.remove(pick)
+        # One that holds a chosen passage's words and says more takes its place.
+        held = next((n for n, c in enumerate(chosen) if _within(c.passage.quote, pick.passage.quote)), None)
+        if held is None:
+            chosen.append(pick)
+        else:
+            chosen[held] = pick
     return chosen
+
+
+REPEAT_SHARE = 0.8  # of a quote's runs of five words found in another's: it says nothing new
+
+
+def _within(a: str, b: str) -> bool:
+    """Quote `a` is (nearly) word for word inside quote `b`."""
+    inner = _shingles(a)
+    return bool(inner) and len(inner & _shingles(b)) >= REPEAT_SHARE * len(inner)
+
+
+def _shingles(text: str) -> frozenset[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.casefold())
+    return frozenset(tuple(words[i : i + 5]) for i in range(max(0, len(words) - 4)))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
