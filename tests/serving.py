@@ -202,8 +202,8 @@ class Deployment:
         self.post(room_message(self.updates, "/reload"))
         return str([p for p in self.telegram.sent() if p["chat_id"] == ROOM][-1]["text"])
 
-    def edit_passages(self, old: str, new: str) -> None:
-        path = self.root / "knowledge" / "passages" / "gaza.yaml"
+    def edit_passages(self, old: str, new: str, file: str = "gaza.yaml") -> None:
+        path = self.root / "knowledge" / "passages" / file
         text = path.read_text(encoding="utf-8")
         assert old in text
         path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -25,7 +25,11 @@ def deployment(bot: Bot, tmp_path: Path, clock: Clock) -> Iterator[Deployment]:
 
 def test_a_checked_edit_is_answered_after_reload_without_a_restart(deployment: Deployment) -> None:
     assert "newly reviewed" not in deployment.ask(QUESTION)
-    deployment.edit_passages("Interim Federal Health Program,", "Interim Federal Health Program (newly reviewed),")
+    deployment.edit_passages(
+        "permanent residents. According to",
+        "permanent residents (newly reviewed). According to",
+        "note-interim-federal-health-program.yaml",
+    )
     result = deployment.reload()
     assert result.startswith("Knowledge base reloaded: version")
     assert "newly reviewed" in deployment.ask(QUESTION)

@@ -195,7 +195,8 @@ def test_html_report_per_passage_numbers_are_those_of_passage_usage(conversation
         for u in passage_usage(kb, store, TODAY)
     ]
     assert passages[1:] == expected
-    assert int(passages[1][0]) >= 1 and int(passages[1][1]) == 1
+    assert int(passages[1][0]) >= 1
+    assert [int(row[1]) for row in passages[1:] if int(row[1])] == [1]  # the one 👍
 
 
 def test_matplotlib_is_loaded_only_when_the_html_report_is_made() -> None:
