@@ -171,7 +171,11 @@ def add_source(
     project = knowledge.parent
     text = _read(path)
     sources_file = knowledge / "sources.yaml"
-    known = {str(raw.get("id")) for raw, _, _ in read_yaml(sources_file).entries() if isinstance(raw, dict)}
+    entries = [raw for raw, _, _ in read_yaml(sources_file).entries() if isinstance(raw, dict)]
+    known = {str(raw.get("id")) for raw in entries}
+    for raw in entries:
+        if (project / str(raw.get("file") or "")).resolve() == path.resolve():
+            raise AddError(f"{path} is already registered as source {raw.get('id')!r}")
 
     if _is_note(text):
         if not _ID.fullmatch(path.stem):

@@ -155,6 +155,12 @@ def test_kb_add_refuses_a_file_that_is_not_text_or_has_nothing_to_quote(checkout
         add(checkout, tmp_path / "missing.txt")
 
 
+def test_a_document_already_registered_is_not_registered_twice(checkout: Path) -> None:
+    seed = checkout.parent / "seeds" / "004_94f9a10c7c01f0f6.txt"
+    with pytest.raises(AddError, match="already registered as source 'ircc-cimm-2024-02-07'"):
+        add(checkout, seed, source_id="ircc-again")
+
+
 def test_kb_add_never_overwrites_drafts_or_another_file_of_the_same_name(
     checkout: Path, document: Path, tmp_path: Path
 ) -> None:
