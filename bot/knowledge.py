@@ -224,15 +224,19 @@ class Located:
         return list(zip(self.data, self.item_lines, self.key_lines, strict=True))
 
 
-def read_yaml(path: Path) -> Located:
-    """Parse YAML keeping line numbers (1-based) of top-level list items and their keys."""
-    text = path.read_text(encoding="utf-8")
+def _parse(text: str) -> tuple[Any, Any]:
+    """The document's data and its root node, whose marks say where each item starts."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        return (loader.construct_document(node) if node is not None else None), node
     finally:
         loader.dispose()
+
+
+def read_yaml(path: Path) -> Located:
+    """Parse YAML keeping line numbers (1-based) of top-level list items and their keys."""
+    data, node = _parse(path.read_text(encoding="utf-8"))
     item_lines: list[int] = []
     key_lines: list[dict[str, int]] = []
     if isinstance(node, yaml.SequenceNode):
@@ -268,13 +272,7 @@ def read_note(path: Path) -> Note:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == _FENCE)
     except StopIteration:
         raise ValueError("the front matter is not closed by a line '---'") from None
-    front = "".join(lines[1:end])
-    loader = _Loader(front)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
+    data, node = _parse("".join(lines[1:end]))
     if not isinstance(data, dict):
         raise ValueError("the front matter must be 'field: value' lines")
     field_lines: dict[str, int] = {}
