@@ -80,3 +80,19 @@ def test_a_question_naming_asylum_claims_still_meets_the_passages_about_asylum_s
     result = bot.retriever.search("Combien de demandes d'asile le Québec a-t-il reçues ?", "fr")
     assert result.answered
     assert all(fr.terms("asile")[0] in fr.terms(h.passage.texts["fr"]) for h in result.hits)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How do I open a bank account?", "no_answer"),
+        ("Comment ouvrir un compte bancaire ?", "no_answer"),
+        ("Is there a job bank for asylum seekers?", "answer"),
+        ("¿Hay una bolsa de empleo para solicitantes de asilo?", "answer"),
+    ],
+)
+def test_a_bank_account_is_not_the_jobs_bank(bot: Bot, question: str, kind: str) -> None:
+    from bot.core import Incoming
+
+    reply = bot.handle(Incoming(question))
+    assert reply.kind == kind, [c.passage_id for c in reply.citations]

@@ -73,7 +73,7 @@ def test_a_question_about_help_in_quebec_in_each_language_cites_the_tcri_note(as
 @pytest.mark.parametrize(
     ("question", "stem"),
     [
-        ("What is the phone number of the TCRI?", "tcri"),
+        ("What is the telephone number of the TCRI?", "tcri"),
         ("How do I contact the Migrant Rights Network?", "migrant-rights-network"),
         ("What are the opening hours of the TCRI?", "tcri"),
         ("Comment joindre la TCRI ?", "tcri"),
@@ -92,6 +92,17 @@ def test_asking_how_to_reach_an_organisation_gets_its_note_which_says_our_source
     assert reply.kind == "answer"
     assert f"note-{stem}" in cited(reply)
     assert CHECK_WITH_THE_ORGANISATION[reply.language] in reply.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the phone number of the TCRI?", "¿Me puede dar el teléfono del Migrant Rights Network?"],
+)
+def test_asking_for_a_number_no_source_gives_never_gets_one(ask: Ask, question: str) -> None:
+    reply = ask(question)
+    # The note (which says there is none) or an honest "I do not know": never a number.
+    assert reply.kind == "no_answer" or any(c.startswith("note-") for c in cited(reply))
+    assert not CONTACT_DETAILS["a telephone number"].search(reply.text)
 
 
 @pytest.mark.parametrize(
