@@ -101,6 +101,7 @@ class Outcome:
 
     status: str
     messages: tuple[Outbound, ...] = ()
+    queued: bool = False  # something was put in the outbox: the delivery worker has work
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,10 @@ class Conversations:
             desk = self._desk
             if desk is not None and (inbound.room or desk.is_volunteer_command(inbound.text, inbound.action)):
                 outcome, sends = self._volunteer_event(desk, inbound)
-                self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today)
+                if self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today):
+                    outcome = replace(outcome, queued=True)
                 return outcome
-            user = self.store.user(pseudonym)
+            user = stored = self.store.user(pseudonym)
             limited = self._over_limit(pseudonym, now)
             if limited is not None:
                 if not limited:
@@ -194,12 +196,15 @@ class Conversations:
                 turn = self._respond(inbound, user, address or inbound.sender)
                 erased, sends = turn.erased, turn.sends
                 if not erased:
-                    self.store.save_user(turn.user.seen(today))
+                    seen = turn.user.seen(today)
+                    if seen != stored:  # the same row again would only cost a write
+                        self.store.save_user(seen)
                 outcome = Outcome("new", turn.messages)
             # An erasure's confirmation is queued under a random thread, so that the
             # pseudonym leaves the database with everything else.
             thread = secrets.token_hex(16) if erased else pseudonym
-            self._queue(inbound.channel, address, thread, outcome.messages, sends, today)
+            if self._queue(inbound.channel, address, thread, outcome.messages, sends, today):
+                outcome = replace(outcome, queued=True)
         if erased:
             self.store.checkpoint()
         return outcome
@@ -212,11 +217,12 @@ class Conversations:
         messages: tuple[Outbound, ...],
         sends: tuple[Send, ...],
         today: date,
-    ) -> None:
+    ) -> int:
         own = tuple(Send(channel, address, thread, m) for m in messages) if address is not None else ()
         for send in (*own, *sends):
             payload = json.dumps({"address": send.address, "message": send.message.to_json()}, ensure_ascii=False)
             self.store.enqueue(send.channel, send.thread, self.keys.seal(payload.encode()), today)
+        return len(own) + len(sends)
 
     @property
     def _desk(self) -> Desk | None:

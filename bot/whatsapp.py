@@ -65,7 +65,9 @@ class WhatsAppChannel:
             return Response(status_code=503)
         log.info("whatsapp message: %s", outcome.status)
         response = twiml(outcome)
-        if self.kick is not None and outcome.status == "new":
+        # The reply is in this response; the worker is woken only when the message queued
+        # something for others (the volunteers' room, a person a volunteer answers).
+        if self.kick is not None and outcome.queued:
             response.background = BackgroundTask(self.kick)
         return response
 

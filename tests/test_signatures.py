@@ -75,3 +75,15 @@ def test_a_form_from_another_twilio_account_is_refused_when_the_account_is_confi
     assert twilio_well_formed(ImmutableMultiDict(form), ours)
     assert not twilio_well_formed(ImmutableMultiDict({**form, "AccountSid": "AC" + "9" * 32}), ours or "AC0000")
     assert twilio_well_formed(ImmutableMultiDict({**form, "AccountSid": "AC" + "9" * 32}), "")
+
+
+def test_a_signature_header_that_is_not_ascii_is_refused_not_an_error() -> None:
+    form = whatsapp_form(message_sid("not-ascii"), "Hi")
+    assert not twilio_signed(validator, URL, "", ImmutableMultiDict(form), "sïgnature=")
+
+
+def test_a_signature_twilio_made_with_the_default_port_in_the_url_passes_too() -> None:
+    form = whatsapp_form(message_sid("port"), "Hi")
+    with_port = URL.replace("https://bot.example.org", "https://bot.example.org:443")
+    assert with_port != URL
+    assert twilio_signed(validator, URL, "", ImmutableMultiDict(form), signed(form, with_port))
