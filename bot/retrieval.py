@@ -23,6 +23,7 @@ May import: the standard library, rank-bm25 and NumPy (the arrays it scores in),
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -361,6 +362,7 @@ def _within(a: str, b: str) -> bool:
     return bool(inner) and len(inner & _shingles(b)) >= REPEAT_SHARE * len(inner)
 
 
+@functools.lru_cache(maxsize=8192)  # passages' quotes: a bounded set, read on every answer
 def _shingles(text: str) -> frozenset[tuple[str, ...]]:
     words = re.findall(r"\w+", text.casefold())
     return frozenset(tuple(words[i : i + 5]) for i in range(max(0, len(words) - 4)))
