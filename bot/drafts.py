@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge import (
+    ID_PATTERN,
     NOTE_SOURCE_PREFIX,
     SOURCE_KINDS,
     PartialDate,
@@ -33,7 +34,6 @@ from bot.knowledge import (
 # A paragraph shorter than this is a heading, a caption or a credit line, not something
 # that answers a question on its own.
 MIN_WORDS = 6
-_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _HEADING = re.compile(r"^(#{1,6}\s|[-*_]{3,}\s*$)")
 
 
@@ -98,7 +98,7 @@ def _block(value: str, indent: str = "    ") -> str:
 
 def _drafts(source_id: str, as_of: str, blocks: list[str], title: str, today: date) -> str:
     head = (
-        f"# Draft passages for {title!s}, written by `python -m bot kb add` on {today.isoformat()}.\n"
+        f"# Draft passages for {title}, written by `python -m bot kb add` on {today.isoformat()}.\n"
         "# None of them answers yet. For each paragraph worth answering from (delete the\n"
         "# others): set topics, write en, fr, es and ar (faithful to the quote, no added\n"
         "# number, date, address or program), fill vetted_by and vetted_on, and change\n"
@@ -177,8 +177,9 @@ def add_source(
         if (project / str(raw.get("file") or "")).resolve() == path.resolve():
             raise AddError(f"{path} is already registered as source {raw.get('id')!r}")
 
-    if _is_note(text):
-        if not _ID.fullmatch(path.stem):
+    is_note = _is_note(text)
+    if is_note:
+        if not ID_PATTERN.fullmatch(path.stem):
             raise AddError(f"{path.name}: name a note with lowercase letters, digits and dashes, e.g. legal-clinic.md")
         try:
             note = read_note(path)
@@ -203,7 +204,7 @@ def add_source(
         if kind not in SOURCE_KINDS:
             raise AddError(f"--kind must be one of {', '.join(SOURCE_KINDS)}")
         sid = source_id or f"{_slug(title)}-{dated.iso()}"
-        if not _ID.fullmatch(sid) or sid.startswith(NOTE_SOURCE_PREFIX):
+        if not ID_PATTERN.fullmatch(sid) or sid.startswith(NOTE_SOURCE_PREFIX):
             raise AddError(f"source id {sid!r}: use lowercase letters, digits and dashes (not starting with 'note-')")
         body = text
         as_of = dated.iso()
@@ -226,7 +227,7 @@ def add_source(
 
     placed = _place(path, folder)
     rel = str(placed.resolve().relative_to(project.resolve()))
-    registered = not _is_note(text)
+    registered = not is_note
     if registered:
         entry = [f"- id: {sid}", f"  file: {rel}", f"  title: {_scalar(title)}", f"  publisher: {_scalar(publisher)}"]
         if dated.precision == "day":

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from bot.knowledge import (
+    ID_PATTERN,
     NOTE_FIELDS,
     NOTE_OPTIONAL_FIELDS,
     NOTE_SOURCE_PREFIX,
@@ -199,14 +200,14 @@ def check(root: Path) -> list[Problem]:
 def _check_note(report: _Report, path: Path, source_text: dict[str, str]) -> None:
     try:
         note = read_note(path)
+    except UnicodeDecodeError:  # a ValueError too: caught first, for a plainer message
+        report.add(path, 1, "not UTF-8 text")
+        return
     except (ValueError, yaml.YAMLError) as exc:
         report.add(path, 1, f"not a note: {exc}")
         return
-    except UnicodeDecodeError:
-        report.add(path, 1, "not UTF-8 text")
-        return
     at = note.field_lines.get
-    if not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", path.stem):
+    if not ID_PATTERN.fullmatch(path.stem):
         report.add(path, 1, f"file name {path.name!r}: use lowercase letters, digits and dashes")
     if note.source_id in source_text:
         report.add(path, 1, f"source id {note.source_id!r} is already used in sources.yaml")
@@ -221,16 +222,12 @@ def _check_note(report: _Report, path: Path, source_text: dict[str, str]) -> Non
                 f"{key}: empty or missing (when the sources do not say, write so, for example "
                 "'not stated in our sources; check with the organisation')",
             )
-    written = (
-        _check_date(report, path, at("written", 1), "written", note.fields["written"])
-        if note.fields.get("written")
-        else None
-    )
-    review_by = (
-        _check_date(report, path, at("review_by", 1), "review_by", note.fields["review_by"])
-        if note.fields.get("review_by")
-        else None
-    )
+    dates = {
+        key: _check_date(report, path, at(key, 1), key, note.fields[key])
+        for key in ("written", "review_by")
+        if note.fields.get(key)
+    }
+    written, review_by = dates.get("written"), dates.get("review_by")
     if written and review_by and review_by <= written:
         report.add(path, at("review_by", 1), "review_by must be after written")
     drawn_from = note.fields.get("drawn_from") or []
@@ -262,7 +259,7 @@ def _check_passage(
             report.add(path, at(key, line), f"{pid}: unknown field {key!r}")
     if not pid:
         report.add(path, line, "id: empty or missing")
-    elif not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", pid):
+    elif not ID_PATTERN.fullmatch(pid):
         report.add(path, line, f"id {pid!r}: use lowercase letters, digits and dashes")
     if pid in passage_ids:
         report.add(path, line, f"duplicate passage id {pid!r} (also in {passage_ids[pid]})")

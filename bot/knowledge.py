@@ -71,6 +71,8 @@ NOTE_FIELDS = (
 )
 NOTE_OPTIONAL_FIELDS = ("drawn_from",)
 NOTE_SOURCE_PREFIX = "note-"
+# Passage ids, source ids and note file names: lowercase letters, digits and dashes.
+ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 Day = date  # `Source.date` shadows the type inside that class

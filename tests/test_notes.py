@@ -199,3 +199,9 @@ def test_kb_stale_lists_a_note_past_its_review_by_date(checkout: Path) -> None:
     assert not any("Example Legal Clinic" in line for line in stale_report(kb, date(2027, 4, 1)))
     lines = stale_report(kb, date(2027, 4, 2))
     assert any(line.startswith("2027-04-01") and "note about Example Legal Clinic" in line for line in lines)
+
+
+def test_a_note_that_is_not_utf8_is_reported_as_such(checkout: Path) -> None:
+    note_path(checkout).write_bytes((FRONT + BODY).encode("utf-8").replace(b"Montreal", b"Montr\xe9al"))
+    found = problems_in(checkout, NOTE_FILE)
+    assert [(p.line, p.message) for p in found] == [(1, "not UTF-8 text")]
