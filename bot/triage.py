@@ -16,6 +16,7 @@ from typing import Any
 from bot.normalize import fold
 
 _ESCAPE = re.compile(r"\\.")
+_BOUNDARY = r"\b"
 
 
 def _fold_pattern(pattern: str) -> str:
@@ -29,9 +30,51 @@ def _fold_pattern(pattern: str) -> str:
     return "".join(parts)
 
 
-def _compile(per_language: dict[str, Any]) -> re.Pattern[str]:
+def _compile(per_language: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
+    """One category's rules as at most two patterns, searched in turn: the rules that
+    start at a word boundary share one leading `\\b`, the others (unanchored stems such
+    as "suicid", and Arabic, whose prefixes attach to the word) are alternated as written.
+    The same matches as one alternation of every rule, at about a third of the cost: the
+    engine tries the bounded rules only where a word starts."""
     patterns = [_fold_pattern(str(p)) for lang in sorted(per_language) for p in per_language[lang] or ()]
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else re.compile(r"(?!)")
+    bounded = [p[len(_BOUNDARY) :] for p in patterns if _starts_at_boundary(p)]
+    others = [p for p in patterns if not _starts_at_boundary(p)]
+    compiled = []
+    if bounded:
+        compiled.append(re.compile(_BOUNDARY + "(?:" + "|".join(f"(?:{p})" for p in bounded) + ")"))
+    if others:
+        compiled.append(re.compile("|".join(f"(?:{p})" for p in others)))
+    return tuple(compiled)
+
+
+def _starts_at_boundary(pattern: str) -> bool:
+    """Whether every match of the rule starts at `\\b`: it begins with one and has no `|`
+    outside brackets ("\\bfoo|bar" does not)."""
+    if not pattern.startswith(_BOUNDARY):
+        return False
+    depth, i = 0, 0
+    in_class = False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return False
+        i += 1
+    return True
+
+
+def _found(patterns: tuple[re.Pattern[str], ...], text: str) -> bool:
+    return any(p.search(text) for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -45,10 +88,10 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Triage:
-    emergency: tuple[tuple[str, re.Pattern[str]], ...]
-    personal: re.Pattern[str]
-    case: re.Pattern[str]
-    ask: re.Pattern[str]
+    emergency: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
+    personal: tuple[re.Pattern[str], ...]
+    case: tuple[re.Pattern[str], ...]
+    ask: tuple[re.Pattern[str], ...]
 
     @classmethod
     def from_rules(cls, rules: dict[str, Any]) -> Triage:
@@ -65,9 +108,9 @@ class Triage:
 
     def assess(self, text: str) -> Verdict:
         folded = fold(text)
-        for name, pattern in self.emergency:
-            if pattern.search(folded):
+        for name, patterns in self.emergency:
+            if _found(patterns, folded):
                 return Verdict("emergency", name)
-        if self.personal.search(folded) and self.case.search(folded) and self.ask.search(folded):
+        if _found(self.personal, folded) and _found(self.case, folded) and _found(self.ask, folded):
             return Verdict("handoff")
         return Verdict("")
