@@ -14,12 +14,13 @@ May import: the standard library, lingua, `bot.normalize`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+from lingua import ConfidenceValue, Language, LanguageDetector, LanguageDetectorBuilder
 
 from bot.normalize import LANGUAGES, fold, is_arabic_char
 
@@ -70,6 +71,20 @@ _FUNCTION_SHARE = 0.35
 _WORD = re.compile(r"\w+")
 
 
+_ARABIC, _LATIN, _OTHER = "arabic", "latin", "other"
+
+
+@functools.lru_cache(maxsize=4096)  # letters, not texts: a bounded set, met on every message
+def _script(letter: str) -> str:
+    if is_arabic_char(letter):
+        return _ARABIC
+    return _LATIN if "LATIN" in unicodedata.name(letter, "") else _OTHER
+
+
+def _arabic_words(text: str) -> int:
+    return sum(1 for w in text.split() if sum(map(is_arabic_char, w)) > len(w) / 2)
+
+
 @dataclass
 class LanguageIdentifier:
     # Stop words per language, folded (knowledge/stopwords.yaml).
@@ -88,27 +103,41 @@ class LanguageIdentifier:
 
     def detect(self, text: str, hint: str | None = None, saved: str | None = None) -> Detection:
         fallback = next((lang for lang in (saved, hint) if lang in SUPPORTED), None)
-        letters = [ch for ch in text if ch.isalpha()]
-        if not letters:
+        scripts = [_script(ch) for ch in text if ch.isalpha()]
+        if not scripts:
             return Detection(fallback or DEFAULT)
-        arabic = sum(1 for ch in letters if is_arabic_char(ch))
-        arabic_words = sum(1 for w in text.split() if sum(map(is_arabic_char, w)) > len(w) / 2)
+        arabic = scripts.count(_ARABIC)
         # An Arabic question naming an English program ("شروط Temporary Resident Pathway")
         # is Arabic; an English question quoting one Arabic word is not.
-        if arabic / len(letters) > _SCRIPT_MAJORITY or arabic_words >= _ARABIC_WORDS:
+        if arabic / len(scripts) > _SCRIPT_MAJORITY or (arabic and _arabic_words(text) >= _ARABIC_WORDS):
             return Detection("ar")
-        latin = sum(1 for ch in letters if "LATIN" in unicodedata.name(ch, ""))
-        if latin / len(letters) <= _SCRIPT_MAJORITY:
+        if scripts.count(_LATIN) / len(scripts) <= _SCRIPT_MAJORITY:
             return Detection(DEFAULT, supported=False)
         words = text.split()
         if len(words) <= _SHORT_WORDS:
             return Detection(fallback or self._short(text))
+        counts = self._function_word_counts(text)
+        ours_by_words = self._by_function_words(text, counts)
+        if ours_by_words is not None and not any(n for lang, n in counts.items() if lang != ours_by_words):
+            # Function words of one of ours only: whatever lingua said, the rules below
+            # would choose that language, so it is not asked (it costs most of the time
+            # identification takes).
+            return Detection(ours_by_words)
         values = self._detector.compute_language_confidence_values(text)
+        return self._decide(values, counts, ours_by_words, fallback)
+
+    def _decide(
+        self,
+        values: list[ConfidenceValue],
+        counts: dict[str, int],
+        ours_by_words: str | None,
+        fallback: str | None,
+    ) -> Detection:
+        """The language of a text of three words or more, from lingua's confidence values
+        and the function words of ours it has."""
         if not values:
             return Detection(fallback or DEFAULT)
         top = values[0]
-        counts = self._function_word_counts(text)
-        ours_by_words = self._by_function_words(text, counts)
         if top.language in _OURS:
             # Trigrams can take short French for Spanish ("Ma demande est encore valide?"):
             # function words of one of ours, and none of lingua's choice, decide.
@@ -118,7 +147,7 @@ class LanguageIdentifier:
             return Detection(chosen)
         if ours_by_words is not None:
             return Detection(ours_by_words)
-        if top.value >= _OTHER_CONFIDENCE and len(words) > _SHORT_WORDS:
+        if top.value >= _OTHER_CONFIDENCE:
             return Detection(DEFAULT, supported=False)
         ours = [v for v in values if v.language in _OURS]
         if ours and ours[0].value > 0:
@@ -140,7 +169,7 @@ class LanguageIdentifier:
 
     def _function_word_counts(self, text: str) -> dict[str, int]:
         """How many of the text's words are function words of each of our Latin languages."""
-        words = [fold(w) for w in _WORD.findall(text)]
+        words = _WORD.findall(fold(text))
         return {lang: sum(w in self.function_words.get(lang, ()) for w in words) for lang in _OURS.values()}
 
     def _by_function_words(self, text: str, counts: dict[str, int]) -> str | None:
