@@ -86,6 +86,8 @@ class _Index:
     bound: dict[str, tuple[str, ...]]
     # glossary: the stems and the terms of each phrase, the entry it names; entry -> stems
     phrases: list[tuple[frozenset[str], frozenset[str], str]]
+    # the same phrases under one of their stems (see _named)
+    phrase_keys: dict[str, tuple[tuple[frozenset[str], str], ...]]
     # term -> the entries with a phrase that contains it
     phrase_entries: dict[str, frozenset[str]]
     entry_stems: dict[str, frozenset[str]]
@@ -170,7 +172,8 @@ class Retriever:
             if entry.weak:
                 # "York" bound to "New York" is no more evidence than "New York".
                 weak |= stems | entry_terms
-        doc_concepts = [_named(phrases, t, s) for t, s in zip(doc_terms, doc_stems, strict=True)]
+        phrase_keys = _phrase_keys(phrases)
+        doc_concepts = [_named(phrase_keys, t, s) for t, s in zip(doc_terms, doc_stems, strict=True)]
         has_figure = np.array([bool(_FIGURE.search(p.texts[lang])) for p in passages], dtype=np.bool_)
         asking = [fold(t) for e in self.kb.glossary if e.numbers for t in e.terms.get(lang, ())]
         asks_figure = re.compile(r"\b(?:" + "|".join(map(re.escape, asking)) + r")\b") if asking else None
@@ -184,6 +187,7 @@ class Retriever:
             postings,
             {stem: tuple(terms) for stem, terms in bound.items()},
             phrases,
+            phrase_keys,
             _entries_by_term(phrases),
             entry_stems,
             frozenset(weak),
@@ -194,7 +198,7 @@ class Retriever:
 
     def _concepts(self, text: str, index: _Index) -> frozenset[str]:
         stems = index.analyzer.stems(text)
-        return _named(index.phrases, frozenset(index.analyzer.bind(stems)), frozenset(stems))
+        return _named(index.phrase_keys, frozenset(index.analyzer.bind(stems)), frozenset(stems))
 
     def search(self, text: str, lang: str) -> Result:
         """The passages that answer `text`, asked in `lang`."""
@@ -209,11 +213,12 @@ class Retriever:
         """Search one language's index (`searched`) with a question asked in `asked_in`."""
         source_index = self._indexes[asked_in]
         index = self._indexes[searched]
-        query = source_index.analyzer.terms(text)
+        stems = source_index.analyzer.stems(text)
+        query = source_index.analyzer.bind(stems)
         if not query:
             return Result((), None)
         query_set = frozenset(query)
-        concepts = self._concepts(text, source_index)
+        concepts = _named(source_index.phrase_keys, query_set, frozenset(stems))
         if searched != asked_in:
             # Mixed-language questions: words typed in English count as they are.
             concepts |= self._concepts(text, index)
@@ -302,15 +307,29 @@ def _entries_by_term(phrases: list[tuple[frozenset[str], frozenset[str], str]]) 
     return {term: frozenset(eids) for term, eids in found.items()}
 
 
+def _phrase_keys(
+    phrases: list[tuple[frozenset[str], frozenset[str], str]],
+) -> dict[str, tuple[tuple[frozenset[str], str], ...]]:
+    """Each phrase under the least of its stems: a text can name it only if it has that
+    stem, so a text's own stems say which few phrases to test."""
+    by_key: dict[str, list[tuple[frozenset[str], str]]] = {}
+    for phrase_stems, _, eid in phrases:
+        by_key.setdefault(min(phrase_stems), []).append((phrase_stems, eid))
+    return {key: tuple(found) for key, found in by_key.items()}
+
+
 def _named(
-    phrases: list[tuple[frozenset[str], frozenset[str], str]], terms: frozenset[str], stems: frozenset[str]
+    phrase_keys: dict[str, tuple[tuple[frozenset[str], str], ...]], terms: frozenset[str], stems: frozenset[str]
 ) -> frozenset[str]:
     """The glossary entries a text names. A name of several stems is found where all of
     them are, in any order ("Gaza family program" names the Gaza program); a name of one
     stem where that stem is not the bound head of another name ("qui peut demander"
     comes down to "demand", and "demande d'asile" asks nothing)."""
     return frozenset(
-        eid for phrase_stems, _, eid in phrases if phrase_stems <= (stems if len(phrase_stems) > 1 else terms)
+        eid
+        for key in stems | terms
+        for phrase_stems, eid in phrase_keys.get(key, ())
+        if phrase_stems <= (stems if len(phrase_stems) > 1 else terms)
     )
 
 
