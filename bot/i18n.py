@@ -11,6 +11,7 @@ May import: the standard library, Babel, `bot.knowledge` (for `PartialDate`) and
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,8 +41,7 @@ def right_to_left(text: str, language: str) -> str:
         return text
     lines = text.split("\n")
     return "\n".join(
-        RLM + line if any(is_arabic_char(ch) for ch in line) and not line.startswith(RLM) else line
-        for line in lines
+        RLM + line if any(is_arabic_char(ch) for ch in line) and not line.startswith(RLM) else line for line in lines
     )
 
 
@@ -74,11 +74,7 @@ class Messages:
 
     def date(self, when: PartialDate | date) -> str:
         partial = when if isinstance(when, PartialDate) else PartialDate(when, "day")
-        if partial.precision == "day":
-            return format_date(partial.first_day, "long", locale=self.language)
-        if partial.precision == "month":
-            return format_skeleton("yMMMM", partial.first_day, locale=self.language)
-        return format_skeleton("y", partial.first_day, locale=self.language)
+        return _format_date(partial.first_day, partial.precision, self.language)
 
     def datetime(self, moment: datetime, zone: str) -> str:
         """A weekday, date and time in `zone`, naming the zone's place ("Toronto")."""
@@ -88,6 +84,18 @@ class Messages:
         hour = format_time(local, "short", locale=self.language)
         comma = "، " if self.language == "ar" else ", "
         return f"{day}{comma}{hour} ({get_timezone_location(tz, locale=self.language)})"
+
+
+# Sources' dates are few and every answer shows some: Babel formats each once (it cost
+# as much as composing the rest of an answer). They are the knowledge base's dates, not
+# anything a user wrote.
+@functools.lru_cache(maxsize=4096)
+def _format_date(day: date, precision: str, language: str) -> str:
+    if precision == "day":
+        return format_date(day, "long", locale=language)
+    if precision == "month":
+        return format_skeleton("yMMMM", day, locale=language)
+    return format_skeleton("y", day, locale=language)
 
 
 def load_catalogs(locales: Path) -> dict[str, Messages]:
