@@ -13,6 +13,7 @@ structures. Nothing of the bot.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 from urllib.parse import parse_qsl, urlparse
@@ -51,10 +52,15 @@ def twilio_signed(
     # validate() computes two HMACs every time (the URL with and without its port); the
     # one without, when it matches, is one validate() accepts on (a form is never a raw
     # body), so it is tried first: half the work for every genuine request.
-    without_port = validator.compute_signature(remove_port(urlparse(url)), form)
+    without_port = validator.compute_signature(_without_port(url), form)
     if hmac.compare_digest(without_port.encode(), signature.encode()):
         return True
     return bool(validator.validate(url, form, signature))
+
+
+@functools.lru_cache(maxsize=64)  # the public URL, and the few queries Twilio is set to call
+def _without_port(url: str) -> str:
+    return str(remove_port(urlparse(url)))
 
 
 def twilio_well_formed(form: ImmutableMultiDict[str, str], account_sid: str) -> bool:
