@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -250,11 +250,9 @@ class Retriever:
         if asks is not None and asks.search(fold(text)):
             scores = np.where(index.has_figure, scores, scores * NO_FIGURE_WEIGHT)
         order = _best(scores, MAX_PASSAGES * 3)
-        hits = [
-            self._hit(index, i, scores[i], query_set, term_concepts, literal, weak, source_index)
-            for i in order
-            if scores[i] > 0
-        ]
+        # What each meaningful word of the question weighs, in the order coverage sums it.
+        weighed = [(term, source_index.idf(term)) for term in query_set if term not in weak]
+        hits = [self._hit(index, i, scores[i], weighed, term_concepts, literal) for i in order if scores[i] > 0]
         if not hits:
             return Result((), None)
         hits.sort(key=_rank_key)
@@ -277,20 +275,15 @@ class Retriever:
         index: _Index,
         i: int,
         score: float,
-        query: Iterable[str],
+        weighed: list[tuple[str, float]],
         term_concepts: dict[str, frozenset[str]],
         literal: frozenset[str],
-        weak: frozenset[str],
-        source_index: _Index,
     ) -> Hit:
         doc = index.doc_terms[i]
         named = index.doc_concepts[i]
         total = matched = 0.0
         strong = 0
-        for term in query:
-            if term in weak:
-                continue
-            weight = source_index.idf(term)
+        for term, weight in weighed:
             total += weight
             if (term in literal and term in doc) or term_concepts[term] & named:
                 matched += weight
@@ -375,6 +368,7 @@ def _diverse(best: Hit, candidates: list[Hit], index: _Index) -> list[Hit]:
 REPEAT_SHARE = 0.8  # of a quote's runs of five words found in another's: it says nothing new
 
 
+@functools.lru_cache(maxsize=65536)  # pairs of passages' quotes, compared on every answer
 def _within(a: str, b: str) -> bool:
     """Quote `a` is (nearly) word for word inside quote `b`."""
     inner = _shingles(a)
