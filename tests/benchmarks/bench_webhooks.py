@@ -4,7 +4,9 @@ loopback, next to an empty Starlette endpoint measured in the same run.
     .venv/bin/python tests/benchmarks/bench_webhooks.py [--concurrency 1,20,100] [--seconds 10]
 
 The bot and the empty endpoint run as separate uvicorn processes with the same options;
-a fake Bot API (a third process) answers the bot's sendMessage calls. The load comes
+so does, for WhatsApp, a "floor" endpoint that does only what any correct webhook must
+(parse, check the signature, record the MessageSid durably, reply empty TwiML). A fake
+Bot API (another process) answers the bot's sendMessage calls. The load comes
 from this process: a minimal keep-alive HTTP/1.1 client on asyncio (a general client
 such as httpx costs more CPU per request than the server under test, and would measure
 itself). Each request is distinct and correctly signed, with a real question from
@@ -56,6 +58,40 @@ EMPTY_APP = textwrap.dedent(
 
     app = Starlette(routes=[Route("/whatsapp", whatsapp, methods=["POST"]),
                            Route("/telegram", telegram, methods=["POST"])])
+    """
+)
+
+# What any correct WhatsApp webhook must do before it can answer, and nothing more: the
+# form parsed, Twilio's signature checked (one HMAC, as the bot does), the MessageSid
+# recorded durably so that a redelivery is not answered twice (SQLite in WAL mode, the
+# bot's settings, one immediate transaction), and an empty TwiML reply. The gap between
+# this and the empty endpoint is the floor no answering bot goes below.
+FLOOR_APP = textwrap.dedent(
+    """
+    import os, sqlite3
+    from urllib.parse import parse_qsl
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+    url = os.environ["PUBLIC_BASE_URL"] + "/whatsapp"
+    db = sqlite3.connect(os.environ["FLOOR_DB"], isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS events (key TEXT PRIMARY KEY, day TEXT)")
+
+    async def whatsapp(request):
+        form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        if validator.compute_signature(url, form) != request.headers.get("x-twilio-signature"):
+            return Response(status_code=403)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT OR IGNORE INTO events VALUES (?, '2026-01-01')", (form["MessageSid"],))
+        db.execute("COMMIT")
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response />', media_type="application/xml")
+
+    app = Starlette(routes=[Route("/whatsapp", whatsapp, methods=["POST"])])
     """
 )
 
@@ -217,8 +253,9 @@ def main() -> int:
     channels = args.channels.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        bot_port, empty_port, api_port = free_port(), free_port(), free_port()
+        bot_port, empty_port, floor_port, api_port = free_port(), free_port(), free_port(), free_port()
         (work / "empty_app.py").write_text(EMPTY_APP)
+        (work / "floor_app.py").write_text(FLOOR_APP)
         (work / "fake_bot_api.py").write_text(FAKE_BOT_API)
         env = {
             **os.environ,
@@ -230,11 +267,14 @@ def main() -> int:
             "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{api_port}",
             "BOT_RATE_LIMIT": "1000000",
             "BOT_LOG_LEVEL": "WARNING",
+            "FLOOR_DB": str(work / "floor.db"),
         }
         api = uvicorn("fake_bot_api:app", api_port, env, work)
         empty = uvicorn("empty_app:app", empty_port, env, work)
+        floor = uvicorn("floor_app:app", floor_port, env, work)
         wait_until_up(f"http://127.0.0.1:{api_port}/", api)
         wait_until_up(f"http://127.0.0.1:{empty_port}/", empty)
+        wait_until_up(f"http://127.0.0.1:{floor_port}/", floor)
         bot = start([sys.executable, "-m", "bot", "serve", "--port", str(bot_port)], env, ROOT)
         try:
             startup = wait_until_up(f"http://127.0.0.1:{bot_port}/healthz", bot)
@@ -244,9 +284,13 @@ def main() -> int:
             for channel in channels:
                 path = f"/{channel}"
                 for concurrency in levels:
-                    budget = int(args.seconds * 8000) + 100
                     results = {}
-                    for name, port in (("empty Starlette", empty_port), ("bot", bot_port)):
+                    endpoints = [("empty Starlette", empty_port), ("bot", bot_port)]
+                    if channel == "whatsapp":
+                        endpoints.insert(1, ("floor", floor_port))
+                    for name, port in endpoints:
+                        # Enough distinct requests for the fastest endpoint's whole run.
+                        budget = int(args.seconds * (30_000 if name == "empty Starlette" else 8_000)) + 100
                         if channel == "whatsapp":
                             requests = whatsapp_requests(budget, concurrency, f"{name[:1]}{concurrency}")
                         else:
@@ -259,11 +303,14 @@ def main() -> int:
                             f"{label:<26}{concurrency:>8}{r['requests']:>10.0f}{r['throughput']:>9.0f}"
                             f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8.0f}"
                         )
-                    ratio = results["bot"]["throughput"] / results["empty Starlette"]["throughput"]
-                    print(f"{'ratio bot / empty':<26}{concurrency:>8}{ratio:>19.1%}")
+                    empty_rate = results["empty Starlette"]["throughput"]
+                    for name in ("floor", "bot"):
+                        if name in results:
+                            ratio = results[name]["throughput"] / empty_rate
+                            print(f"{f'ratio {name} / empty':<26}{concurrency:>8}{ratio:>19.1%}")
             print(f"python -m bot serve: RSS after the load {rss_mb(bot.pid):.0f} MB")
         finally:
-            for process in (bot, empty, api):
+            for process in (bot, empty, floor, api):
                 process.terminate()
                 process.wait(timeout=10)
     return 0
