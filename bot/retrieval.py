@@ -86,8 +86,10 @@ class _Index:
     bound: dict[str, tuple[str, ...]]
     # glossary: the stems and the terms of each phrase, the entry it names; entry -> stems
     phrases: list[tuple[frozenset[str], frozenset[str], str]]
-    # the same phrases under one of their stems (see _named)
+    # the phrases found by their stems, each under one of them (see _named)
     phrase_keys: dict[str, tuple[tuple[frozenset[str], str], ...]]
+    # the phrases found as written (see _typed_phrases)
+    typed: _Typed
     # term -> the entries with a phrase that contains it
     phrase_entries: dict[str, frozenset[str]]
     entry_stems: dict[str, frozenset[str]]
@@ -123,11 +125,13 @@ class Retriever:
         analyzer = Analyzer(lang, self.kb.stopwords.get(lang, frozenset()), names)
         corpus = []
         doc_stems = []
+        doc_texts = []
         for p in passages:
             parts = [p.texts[lang], *(self.kb.topics[t].labels[lang] for t in p.topics if t in self.kb.topics)]
             if lang == "en":
                 parts.append(p.quote)
-            words = analyzer.stems("\n".join(parts))
+            doc_texts.append("\n".join(parts))
+            words = analyzer.stems(doc_texts[-1])
             corpus.append(analyzer.bind(words) or ["\u2205"])
             doc_stems.append(frozenset(words))
         bm25 = BM25Okapi(corpus)
@@ -156,6 +160,8 @@ class Retriever:
             if stem is not None:
                 bound.setdefault(stem, []).append(t)
         phrases: list[tuple[frozenset[str], frozenset[str], str]] = []
+        by_stems: list[tuple[frozenset[str], frozenset[str], str]] = []
+        written: list[tuple[str, str, bool]] = []
         entry_stems: dict[str, frozenset[str]] = {}
         weak: set[str] = set()
         for entry in self.kb.glossary:
@@ -163,17 +169,25 @@ class Retriever:
             entry_terms: set[str] = set()
             for phrase in entry.terms.get(lang, ()):
                 phrase_stems = frozenset(analyzer.stems(phrase))
+                if _said_in_stop_words(phrase, phrase_stems):
+                    written.append((fold(phrase), entry.id, not phrase_stems and not entry.numbers))
                 if phrase_stems:
                     phrase_terms = frozenset(analyzer.terms(phrase))
                     phrases.append((phrase_stems, phrase_terms, entry.id))
+                    if not _said_in_stop_words(phrase, phrase_stems):
+                        by_stems.append((phrase_stems, phrase_terms, entry.id))
                     stems |= phrase_stems
                     entry_terms |= phrase_terms
             entry_stems[entry.id] = frozenset(stems)
             if entry.weak:
                 # "York" bound to "New York" is no more evidence than "New York".
                 weak |= stems | entry_terms
-        phrase_keys = _phrase_keys(phrases)
-        doc_concepts = [_named(phrase_keys, t, s) for t, s in zip(doc_terms, doc_stems, strict=True)]
+        phrase_keys = _phrase_keys(by_stems)
+        typed = _Typed.of(written)
+        doc_concepts = [
+            _named(phrase_keys, t, s) | typed.named(fold(text))
+            for t, s, text in zip(doc_terms, doc_stems, doc_texts, strict=True)
+        ]
         has_figure = np.array([bool(_FIGURE.search(p.texts[lang])) for p in passages], dtype=np.bool_)
         asking = [fold(t) for e in self.kb.glossary if e.numbers for t in e.terms.get(lang, ())]
         asks_figure = re.compile(r"\b(?:" + "|".join(map(re.escape, asking)) + r")\b") if asking else None
@@ -188,6 +202,7 @@ class Retriever:
             {stem: tuple(terms) for stem, terms in bound.items()},
             phrases,
             phrase_keys,
+            typed,
             _entries_by_term(phrases),
             entry_stems,
             frozenset(weak),
@@ -218,10 +233,13 @@ class Retriever:
         if not query:
             return Result((), None)
         query_set = frozenset(query)
-        concepts = _named(source_index.phrase_keys, query_set, frozenset(stems))
+        folded = fold(text)
+        written = source_index.typed.named(folded)
+        concepts = _named(source_index.phrase_keys, query_set, frozenset(stems)) | written
         if searched != asked_in:
             # Mixed-language questions: words typed in English count as they are.
-            concepts |= self._concepts(text, index)
+            written |= index.typed.named(folded)
+            concepts |= self._concepts(text, index) | written
         # A typed word is found in a passage when the passage has it, or names whole a
         # glossary concept that the question names with a phrase containing the word.
         term_concepts: dict[str, frozenset[str]] = {
@@ -245,9 +263,14 @@ class Retriever:
         for term in literal:
             for b in index.bound.get(term, ()):
                 weights[b] = max(weights.get(b, 0.0), BOUND_HEAD_WEIGHT)
+        # A concept named only in stop words ("until", "hasta cuándo") has no word of the
+        # question to stand for it: its names are searched as synonyms of the question.
+        for eid in written & (source_index.typed.stemless | index.typed.stemless):
+            for s in index.entry_stems.get(eid, frozenset()):
+                weights[s] = max(weights.get(s, 0.0), EXPANSION_WEIGHT)
         scores = _weighted_scores(index, weights)
         asks = source_index.asks_figure
-        if asks is not None and asks.search(fold(text)):
+        if asks is not None and asks.search(folded):
             scores = np.where(index.has_figure, scores, scores * NO_FIGURE_WEIGHT)
         order = _best(scores, MAX_PASSAGES * 3)
         # What each meaningful word of the question weighs, in the order coverage sums it.
@@ -300,6 +323,44 @@ def _entries_by_term(phrases: list[tuple[frozenset[str], frozenset[str], str]]) 
     return {term: frozenset(eids) for term, eids in found.items()}
 
 
+def _said_in_stop_words(phrase: str, stems: frozenset[str]) -> bool:
+    """A name whose meaning is carried by stop words: nothing is left of it without them
+    ("until", "U.S."), or one word of several ("without status", "who can apply", "how
+    long"). Found by its remaining stem, it would be named by every text that has that
+    word ("status", "apply", "long"); it is found as written instead."""
+    words = len(re.findall(r"\w+", fold(phrase)))
+    return not stems or (words > 1 and len(stems) < 2)
+
+
+@dataclass(frozen=True)
+class _Typed:
+    """Glossary names found as written (folded, whole words), and the entries they name.
+    `stemless`: entries with a name that leaves no stem at all."""
+
+    pattern: re.Pattern[str] | None
+    entries: dict[str, frozenset[str]]
+    stemless: frozenset[str]
+
+    @classmethod
+    def of(cls, written: list[tuple[str, str, bool]]) -> _Typed:
+        entries: dict[str, set[str]] = {}
+        for phrase, eid, _ in written:
+            entries.setdefault(phrase, set()).add(eid)
+        # Longest first: where two names overlap, the longer one is the name.
+        ordered = sorted(entries, key=len, reverse=True)
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)") if ordered else None
+        return cls(
+            pattern,
+            {phrase: frozenset(eids) for phrase, eids in entries.items()},
+            frozenset(eid for _, eid, stemless in written if stemless),
+        )
+
+    def named(self, folded: str) -> frozenset[str]:
+        if self.pattern is None:
+            return frozenset()
+        return frozenset(eid for m in self.pattern.finditer(folded) for eid in self.entries[m.group()])
+
+
 def _phrase_keys(
     phrases: list[tuple[frozenset[str], frozenset[str], str]],
 ) -> dict[str, tuple[tuple[frozenset[str], str], ...]]:
@@ -314,10 +375,11 @@ def _phrase_keys(
 def _named(
     phrase_keys: dict[str, tuple[tuple[frozenset[str], str], ...]], terms: frozenset[str], stems: frozenset[str]
 ) -> frozenset[str]:
-    """The glossary entries a text names. A name of several stems is found where all of
-    them are, in any order ("Gaza family program" names the Gaza program); a name of one
-    stem where that stem is not the bound head of another name ("qui peut demander"
-    comes down to "demand", and "demande d'asile" asks nothing)."""
+    """The glossary entries a text names by stems (names carried by stop words are found
+    as written, by `_Typed`). A name of several stems is found where all of them are, in
+    any order ("Gaza family program" names the Gaza program); a name of one stem where
+    that stem is not the bound head of another name (the "demand" of "demande d'asile"
+    is the asylum claim's, not a word of its own)."""
     return frozenset(
         eid
         for key in stems | terms

@@ -96,3 +96,75 @@ def test_a_bank_account_is_not_the_jobs_bank(bot: Bot, question: str, kind: str)
 
     reply = bot.handle(Incoming(question))
     assert reply.kind == kind, [c.passage_id for c in reply.citations]
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "entry"),
+    [
+        ("en", "what about people without status", "undocumented"),
+        ("es", "y las personas sin papeles", "undocumented"),
+        ("en", "who can apply", "eligibility"),
+        ("es", "hasta cuándo", "end"),
+        ("ar", "حتى متى", "end"),
+        ("en", "news from the U.S.", "united-states"),
+    ],
+)
+def test_a_name_carried_by_its_stop_words_is_found_as_written(
+    bot: Bot, language: str, question: str, entry: str
+) -> None:
+    from bot.normalize import fold
+
+    typed = bot.retriever._indexes[language].typed
+    assert entry in typed.named(fold(question))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "entry"),
+    [
+        ("en", "Their status was reviewed last year.", "undocumented"),
+        ("en", "Anyone may apply online.", "eligibility"),
+        ("es", "Su estatus cambió.", "undocumented"),
+    ],
+)
+def test_the_one_word_left_of_such_a_name_does_not_name_it(bot: Bot, language: str, text: str, entry: str) -> None:
+    from bot.normalize import fold
+    from bot.retrieval import _named
+
+    index = bot.retriever._indexes[language]
+    stems = index.analyzer.stems(text)
+    named = _named(index.phrase_keys, frozenset(index.analyzer.bind(stems)), frozenset(stems))
+    assert entry not in named | index.typed.named(fold(text))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I get a social insurance number?",
+        "How long does it take to get a driver's licence?",
+        "¿Cuánto tiempo tarda la licencia de conducir?",
+        "Quel est le numéro de ma carte santé ?",
+    ],
+)
+def test_words_that_only_say_a_figure_is_wanted_do_not_make_a_passage_an_answer(bot: Bot, question: str) -> None:
+    # "number", "how long": the kind of answer asked for, not what it is about. A passage
+    # that gives "a large number" of something else shares nothing with the question.
+    from bot.core import Incoming
+
+    reply = bot.handle(Incoming(question))
+    assert reply.kind == "no_answer", [c.passage_id for c in reply.citations]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many asylum claims did Mexican nationals make in Quebec?",
+        "Combien de demandes d'asile les Mexicains ont-ils faites au Québec ?",
+        "كم عدد طلبات اللجوء من المكسيكيين في كيبيك؟",
+    ],
+)
+def test_a_figure_question_is_still_answered_by_what_it_is_about(bot: Bot, question: str) -> None:
+    from bot.core import Incoming
+
+    reply = bot.handle(Incoming(question))
+    assert reply.kind == "answer"
+    assert "mexic" in reply.citations[0].source_text.casefold()
