@@ -30,6 +30,22 @@ def test_arabic_question_about_work_permits_cites_the_gaza_measures(ask: Ask) ->
     assert "تصريح عمل" in reply.text
 
 
+@pytest.mark.parametrize(
+    ("question", "quoted"),
+    [
+        ("ليش الفيزا رجعت على المكسيكيين؟", "visa"),  # Levantine: why, visa (spoken word)
+        ("عايز أعرف إيه هو برنامج غزة للعيلة", "special measures"),  # Egyptian: I want to know what ... family
+        ("واش كاين شي برنامج ديال العيلة من غزة؟", "special measures"),  # Maghrebi: is there a program of ...
+    ],
+)
+def test_arabic_written_as_it_is_spoken_is_answered_in_arabic(ask: Ask, question: str, quoted: str) -> None:
+    # Spoken function words are stop words, and the everyday words for visa and family
+    # are names of those concepts: otherwise each unknown word outweighs the question.
+    reply = ask(question)
+    assert (reply.kind, reply.language) == ("answer", "ar")
+    assert quoted.casefold() in quotes(reply).casefold()
+
+
 def test_french_question_about_trafficking_victims_gets_a_french_answer_with_citation(ask: Ask) -> None:
     reply = ask("Les victimes de traite de personnes peuvent-elles avoir un permis de séjour temporaire gratuit ?")
     assert reply.kind == "answer"
