@@ -88,7 +88,7 @@ class _Index:
     phrases: list[tuple[frozenset[str], frozenset[str], str]]
     # the phrases found by their stems, each under one of them (see _named)
     phrase_keys: dict[str, tuple[tuple[frozenset[str], str], ...]]
-    # the phrases found as written (see _typed_phrases)
+    # the phrases found as written (see _said_in_stop_words)
     typed: _Typed
     # term -> the entries with a phrase that contains it
     phrase_entries: dict[str, frozenset[str]]
@@ -169,12 +169,13 @@ class Retriever:
             entry_terms: set[str] = set()
             for phrase in entry.terms.get(lang, ()):
                 phrase_stems = frozenset(analyzer.stems(phrase))
-                if _said_in_stop_words(phrase, phrase_stems):
+                as_written = _said_in_stop_words(phrase, phrase_stems)
+                if as_written:
                     written.append((fold(phrase), entry.id, not phrase_stems and not entry.numbers))
                 if phrase_stems:
                     phrase_terms = frozenset(analyzer.terms(phrase))
                     phrases.append((phrase_stems, phrase_terms, entry.id))
-                    if not _said_in_stop_words(phrase, phrase_stems):
+                    if not as_written:
                         by_stems.append((phrase_stems, phrase_terms, entry.id))
                     stems |= phrase_stems
                     entry_terms |= phrase_terms
