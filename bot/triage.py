@@ -92,11 +92,17 @@ class Triage:
     personal: tuple[re.Pattern[str], ...]
     case: tuple[re.Pattern[str], ...]
     ask: tuple[re.Pattern[str], ...]
+    # Emergency categories that a message placing the danger in another country or
+    # before coming here does not raise, unless it also says the danger is here or now.
+    placed: frozenset[str] = frozenset()
+    elsewhere: tuple[re.Pattern[str], ...] = ()
+    here_and_now: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_rules(cls, rules: dict[str, Any]) -> Triage:
         emergency = rules.get("emergency") or {}
         legal = rules.get("legal") or {}
+        elsewhere = rules.get("elsewhere") or {}
         # Suicide first: its reply carries the 9-8-8 line as well as 911.
         order = sorted(emergency, key=lambda name: (name != "suicide", name))
         return cls(
@@ -104,13 +110,21 @@ class Triage:
             personal=_compile(legal.get("personal") or {}),
             case=_compile(legal.get("case") or {}),
             ask=_compile(legal.get("ask") or {}),
+            placed=frozenset(elsewhere.get("categories") or ()),
+            elsewhere=_compile(elsewhere.get("markers") or {}),
+            here_and_now=_compile(elsewhere.get("unless") or {}),
         )
 
     def assess(self, text: str) -> Verdict:
         folded = fold(text)
         for name, patterns in self.emergency:
-            if _found(patterns, folded):
+            if _found(patterns, folded) and not (name in self.placed and self._elsewhere(folded)):
                 return Verdict("emergency", name)
         if _found(self.personal, folded) and _found(self.case, folded) and _found(self.ask, folded):
             return Verdict("handoff")
         return Verdict("")
+
+    def _elsewhere(self, folded: str) -> bool:
+        """The message places what happened in another country or before coming here
+        ("in my country", "if I am sent back"), and says nothing of here or now."""
+        return _found(self.elsewhere, folded) and not _found(self.here_and_now, folded)

@@ -412,6 +412,60 @@ def test_a_cry_for_help_or_a_call_for_the_police_is_a_violence_emergency(message
     _assert_emergency(message, "violence")
 
 
+# -- what was done to a person before they came here -----------------------------------
+
+PERSECUTION_TOLD_FOR_ASYLUM = {
+    "en": [
+        "I was beaten by the police in my country. Can I claim asylum in Canada?",
+        "Gangs threatened to kill me in Honduras, can I ask for refugee protection?",
+        "my husband used to hit me back home and I fled, does that count for a refugee claim",
+        "the cartel said they will kill me if I go back, what are my options",
+        "I was attacked in my country because I am gay",
+    ],
+    "fr": [
+        "J'ai été menacé de mort dans mon pays, est-ce que je peux demander l'asile?",
+        "mon mari me battait au Congo, j'ai fui avec mes enfants, est ce que ca compte",
+        "si je rentre ils vont me tuer, comment demander la protection",
+    ],
+    "es": [
+        "Mi esposo me pegaba en México, ¿puedo pedir asilo?",
+        "las pandillas me amenazaron de muerte en mi pais, puedo pedir refugio",
+        "si me deportan me matan, que puedo hacer",
+    ],
+    "ar": [
+        "ضربني زوجي في سوريا وهربت، هل يحق لي اللجوء؟",
+        "رح يقتلوني إذا رجعت على بلدي، هل بقدر اطلب لجوء؟",
+        "هددوني بالقتل في بلدي قبل ما اجي على كندا",
+    ],
+}
+
+
+@pytest.mark.parametrize("message", _cases(PERSECUTION_TOLD_FOR_ASYLUM))
+def test_violence_told_as_what_happened_in_another_country_is_not_a_911_emergency(message: str) -> None:
+    # 911 cannot help there; the person needs the answer, or a volunteer, about asylum.
+    assert _assess(message).kind != "emergency", message
+
+
+DANGER_THAT_FOLLOWED_THEM_HERE = {
+    "en": [
+        "the man who beat me in my country is here, he is outside my door right now",
+        "he threatened to kill me back home and now he is threatening to kill me here tonight",
+    ],
+    "fr": ["il m'a frappée dans mon pays, il est ici maintenant et il me menace de mort"],
+    "es": ["me golpeaba en mi pais y ahora me esta golpeando otra vez aqui"],
+    "ar": ["كان يضربني في بلدي وهلق عم يضربني"],
+}
+
+
+@pytest.mark.parametrize("message", _cases(DANGER_THAT_FOLLOWED_THEM_HERE))
+def test_danger_said_to_be_here_or_now_is_an_emergency_wherever_it_began(message: str) -> None:
+    _assert_emergency(message, "violence")
+
+
+def test_suicide_is_never_placed_elsewhere() -> None:
+    _assert_emergency("if I am deported back to my country I will kill myself", "suicide")
+
+
 # -- fire, gas, poison: 911 (the medical reply, without 9-8-8) -----------------------
 
 FIRE = {
