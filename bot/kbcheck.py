@@ -349,18 +349,46 @@ def _check_triage(report: _Report, path: Path) -> None:
             report.add(path, 1, f"{group}: missing section")
             continue
         for name, per_lang in data[group].items():
-            if not isinstance(per_lang, dict):
+            if isinstance(per_lang, dict):
+                _check_patterns(report, path, f"{group}.{name}", per_lang)
+    elsewhere = data.get("elsewhere")
+    if elsewhere is None:
+        return
+    if not isinstance(elsewhere, dict):
+        report.add(path, 1, "elsewhere: must have categories, markers and unless")
+        return
+    known = set(data.get("emergency") or {})
+    for category in elsewhere.get("categories") or ():
+        if category not in known:
+            report.add(path, 1, f"elsewhere.categories: {category!r} is not an emergency category")
+    for part in ("markers", "unless"):
+        per_lang = elsewhere.get(part)
+        if not isinstance(per_lang, dict):
+            report.add(path, 1, f"elsewhere.{part}: missing")
+            continue
+        _check_patterns(report, path, f"elsewhere.{part}", per_lang)
+
+
+# Folding reads "0,15" as the decimal 0.15: a repeat {0,15} would silently become the
+# literal text "{0.15}" and the rule would never match ({,15} and {2,} are safe).
+_FOLDED_REPEAT = re.compile(r"\{\d+,\d+\}")
+
+
+def _check_patterns(report: _Report, path: Path, label: str, per_lang: dict[str, Any]) -> None:
+    for lang in LANGUAGES:
+        patterns = per_lang.get(lang)
+        if not patterns:
+            report.add(path, 1, f"{label}: no patterns for {lang}")
+            continue
+        for pattern in patterns:
+            try:
+                re.compile(str(pattern))
+            except re.error as exc:
+                report.add(path, 1, f"{label}.{lang}: pattern {pattern!r} does not compile: {exc}")
                 continue
-            for lang in LANGUAGES:
-                patterns = per_lang.get(lang)
-                if not patterns:
-                    report.add(path, 1, f"{group}.{name}: no patterns for {lang}")
-                    continue
-                for pattern in patterns:
-                    try:
-                        re.compile(str(pattern))
-                    except re.error as exc:
-                        report.add(path, 1, f"{group}.{name}.{lang}: pattern {pattern!r} does not compile: {exc}")
+            if _FOLDED_REPEAT.search(str(pattern)):
+                hint = "write a repeat as {,n}: folding reads 0,15 as 0.15"
+                report.add(path, 1, f"{label}.{lang}: pattern {pattern!r}: {hint}")
 
 
 def _check_stopwords(report: _Report, path: Path) -> None:

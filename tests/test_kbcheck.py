@@ -118,8 +118,9 @@ KB_CHECK = [sys.executable, "-m", "bot", "kb", "check"]
 
 
 def run_kb_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(KB_CHECK, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8",
-                          timeout=60, check=False)
+    return subprocess.run(
+        KB_CHECK, cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +131,9 @@ def real_kb_check_command() -> Iterator[subprocess.Popen[str]]:
     check, the command runs beside it instead of after it.
     """
     env = {k: v for k, v in os.environ.items() if k != "BOT_KNOWLEDGE_DIR"}
-    process = subprocess.Popen(KB_CHECK, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, encoding="utf-8")
+    process = subprocess.Popen(
+        KB_CHECK, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8"
+    )
     yield process
     if process.poll() is None:
         process.kill()
@@ -242,16 +244,20 @@ def test_an_empty_french_text_is_reported_on_its_line(kb: Path) -> None:
 
 
 def test_a_valid_until_that_is_not_a_date_is_reported_on_its_line(kb: Path) -> None:
-    text = changed("  as_of: 2024-02-07\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    To",
-                   "  as_of: 2024-02-07\n  valid_until: soon\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n"
-                   "  quote: >-\n    To")
+    text = changed(
+        "  as_of: 2024-02-07\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    To",
+        "  as_of: 2024-02-07\n  valid_until: soon\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n"
+        "  quote: >-\n    To",
+    )
     write_passages(kb, text)
     assert_reported(check(kb), PASSAGES, line_of(text, "valid_until: soon"), "valid_until: bad date 'soon'")
 
 
 def test_an_as_of_that_is_an_impossible_date_is_reported_on_its_line(kb: Path) -> None:
-    text = changed("  as_of: 2024-02-07\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    To",
-                   "  as_of: 2024-13-45\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    To")
+    text = changed(
+        "  as_of: 2024-02-07\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    To",
+        "  as_of: 2024-13-45\n  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    To",
+    )
     write_passages(kb, text)
     assert_reported(check(kb), PASSAGES, line_of(text, "2024-13-45"), "bad date")
 
@@ -309,8 +315,10 @@ def test_a_draft_without_translations_is_only_a_note(kb: Path) -> None:
 
 
 def test_invalid_yaml_is_reported_with_its_line(kb: Path) -> None:
-    text = changed("  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    In December",
-                   "  vetted_by: test: maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    In December")
+    text = changed(
+        "  vetted_by: test maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    In December",
+        "  vetted_by: test: maintainers\n  vetted_on: 2026-11-21\n  quote: >-\n    In December",
+    )
     write_passages(kb, text)
     assert_reported(check(kb), PASSAGES, line_of(text, "test: maintainers"), "not valid YAML")
 
@@ -335,3 +343,28 @@ def test_kb_check_command_exits_one_and_prints_file_line_message_for_a_broken_kn
     assert re.search(r"^knowledge/passages/test\.yaml:\d+: ", result.stdout, re.MULTILINE), result.stdout
     line = line_of(text, "weather")
     assert f"knowledge/passages/test.yaml:{line}: test-mexico-visa-lifted-visitors: unknown topic" in result.stdout
+
+
+def test_a_bounded_repeat_that_folding_would_break_is_reported(kb: Path) -> None:
+    path = kb / "triage.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("      - suicid\n", "      - suicid\n      - \\bpain.{0,15}chest\n", 1), encoding="utf-8"
+    )
+    problems = check(kb)
+    assert any("folding reads 0,15 as 0.15" in p.message for p in errors(problems)), shown(problems)
+
+
+def test_the_elsewhere_rules_name_real_categories_and_compile(kb: Path) -> None:
+    path = kb / "triage.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert "  categories: [violence]\n" in text
+    broken = text.replace("  categories: [violence]\n", "  categories: [violence, floods]\n", 1)
+    path.write_text(broken.replace("  unless:\n", "  unless_:\n", 1), encoding="utf-8")
+    problems = errors(check(kb))
+    assert any("'floods' is not an emergency category" in p.message for p in problems), shown(problems)
+    assert any("elsewhere.unless: missing" in p.message for p in problems), shown(problems)
+    path.write_text(
+        text.replace("elsewhere:\n  categories", "elsewhere: []\nunused:\n  categories", 1), encoding="utf-8"
+    )
+    assert any("elsewhere: must have" in p.message for p in errors(check(kb)))
