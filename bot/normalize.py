@@ -74,6 +74,10 @@ def is_arabic_char(ch: str) -> bool:
     return bool(_ARABIC_CHAR.match(ch))
 
 
+def has_arabic(text: str) -> bool:
+    return _ARABIC_CHAR.search(text) is not None
+
+
 def _lower(text: str) -> str:
     """NFKC, case folded, Arabic normalised; accents still there."""
     text = unicodedata.normalize("NFKC", text).casefold()

@@ -2,7 +2,8 @@
 
 Owns reading the rules of `knowledge/triage.yaml` into compiled patterns and applying
 them. Runs first, on every message, on the whole text, in every language at once
-(people mix languages, and a missed emergency is the worst failure).
+(people mix languages, and a missed emergency is the worst failure); the rules written
+in Arabic script are tried where the message has Arabic letters.
 
 May import: the standard library and `bot.normalize`.
 """
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.normalize import fold
+from bot.normalize import fold, has_arabic
 
 _ESCAPE = re.compile(r"\\.")
 _BOUNDARY = r"\b"
@@ -30,12 +31,30 @@ def _fold_pattern(pattern: str) -> str:
     return "".join(parts)
 
 
-def _compile(per_language: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
-    """One category's rules as at most two patterns, searched in turn: the rules that
-    start at a word boundary share one leading `\\b`, the others (unanchored stems such
-    as "suicid", and Arabic, whose prefixes attach to the word) are alternated as written.
-    The same matches as one alternation of every rule, at about a third of the cost: the
-    engine tries the bounded rules only where a word starts."""
+@dataclass(frozen=True)
+class Rules:
+    """One category's rules, compiled: those of the Arabic list are tried only on a
+    message with Arabic letters (they are written in Arabic script), the others on every
+    message."""
+
+    everywhere: tuple[re.Pattern[str], ...] = ()
+    arabic: tuple[re.Pattern[str], ...] = ()
+
+    def found(self, folded: str, arabic: bool) -> bool:
+        return any(p.search(folded) for p in self.everywhere) or (arabic and any(p.search(folded) for p in self.arabic))
+
+
+def _compile(per_language: dict[str, Any]) -> Rules:
+    latin = {lang: rules for lang, rules in per_language.items() if lang != "ar"}
+    return Rules(_patterns(latin), _patterns({"ar": per_language.get("ar")}))
+
+
+def _patterns(per_language: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
+    """Rules as at most two patterns, searched in turn: the rules that start at a word
+    boundary share one leading `\\b`, the others (unanchored stems such as "suicid", and
+    Arabic, whose prefixes attach to the word) are alternated as written. The same
+    matches as one alternation of every rule, at about a third of the cost: the engine
+    tries the bounded rules only where a word starts."""
     patterns = [_fold_pattern(str(p)) for lang in sorted(per_language) for p in per_language[lang] or ()]
     bounded = [p[len(_BOUNDARY) :] for p in patterns if _starts_at_boundary(p)]
     others = [p for p in patterns if not _starts_at_boundary(p)]
@@ -73,10 +92,6 @@ def _starts_at_boundary(pattern: str) -> bool:
     return True
 
 
-def _found(patterns: tuple[re.Pattern[str], ...], text: str) -> bool:
-    return any(p.search(text) for p in patterns)
-
-
 @dataclass(frozen=True)
 class Verdict:
     """`kind` is "emergency", "handoff" or "" (nothing for a person); `category` says
@@ -88,15 +103,15 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Triage:
-    emergency: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
-    personal: tuple[re.Pattern[str], ...]
-    case: tuple[re.Pattern[str], ...]
-    ask: tuple[re.Pattern[str], ...]
+    emergency: tuple[tuple[str, Rules], ...]
+    personal: Rules
+    case: Rules
+    ask: Rules
     # Emergency categories that a message placing the danger in another country or
     # before coming here does not raise, unless it also says the danger is here or now.
     placed: frozenset[str] = frozenset()
-    elsewhere: tuple[re.Pattern[str], ...] = ()
-    here_and_now: tuple[re.Pattern[str], ...] = ()
+    elsewhere: Rules = Rules()
+    here_and_now: Rules = Rules()
 
     @classmethod
     def from_rules(cls, rules: dict[str, Any]) -> Triage:
@@ -117,14 +132,15 @@ class Triage:
 
     def assess(self, text: str) -> Verdict:
         folded = fold(text)
-        for name, patterns in self.emergency:
-            if _found(patterns, folded) and not (name in self.placed and self._elsewhere(folded)):
+        arabic = has_arabic(folded)
+        for name, rules in self.emergency:
+            if rules.found(folded, arabic) and not (name in self.placed and self._elsewhere(folded, arabic)):
                 return Verdict("emergency", name)
-        if _found(self.personal, folded) and _found(self.case, folded) and _found(self.ask, folded):
+        if all(rules.found(folded, arabic) for rules in (self.personal, self.case, self.ask)):
             return Verdict("handoff")
         return Verdict("")
 
-    def _elsewhere(self, folded: str) -> bool:
+    def _elsewhere(self, folded: str, arabic: bool) -> bool:
         """The message places what happened in another country or before coming here
         ("in my country", "if I am sent back"), and says nothing of here or now."""
-        return _found(self.elsewhere, folded) and not _found(self.here_and_now, folded)
+        return self.elsewhere.found(folded, arabic) and not self.here_and_now.found(folded, arabic)
