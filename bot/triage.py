@@ -133,10 +133,18 @@ class Triage:
     def assess(self, text: str) -> Verdict:
         folded = fold(text)
         arabic = has_arabic(folded)
+        told = False  # what was done to the person elsewhere: the matter of an asylum claim
         for name, rules in self.emergency:
-            if rules.found(folded, arabic) and not (name in self.placed and self._elsewhere(folded, arabic)):
+            if rules.found(folded, arabic):
+                if name in self.placed and self._elsewhere(folded, arabic):
+                    told = True
+                    continue
                 return Verdict("emergency", name)
-        if all(rules.found(folded, arabic) for rules in (self.personal, self.case, self.ask)):
+        if (
+            self.personal.found(folded, arabic)
+            and self.ask.found(folded, arabic)
+            and (told or self.case.found(folded, arabic))
+        ):
             return Verdict("handoff")
         return Verdict("")
 

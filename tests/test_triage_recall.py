@@ -446,6 +446,24 @@ def test_violence_told_as_what_happened_in_another_country_is_not_a_911_emergenc
     assert _assess(message).kind != "emergency", message
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Gangs threatened to kill me in Honduras, can I claim asylum in Canada?",
+        "J'ai été menacé de mort dans mon pays, est-ce que je peux demander l'asile?",
+        "Mi esposo me pegaba en México, ¿puedo pedir asilo?",
+        "ضربني زوجي في سوريا وهربت، هل يحق لي اللجوء؟",
+    ],
+)
+def test_what_was_done_to_a_person_elsewhere_with_a_question_goes_to_a_person(message: str) -> None:
+    # Whether that story makes a claim is for a person to weigh, not for general rules.
+    assert _assess(message) == Verdict("handoff"), message
+
+
+def test_a_story_from_elsewhere_without_a_question_is_neither_911_nor_a_handoff() -> None:
+    assert _assess("I was attacked in my country because I am gay").kind == ""
+
+
 DANGER_THAT_FOLLOWED_THEM_HERE = {
     "en": [
         "the man who beat me in my country is here, he is outside my door right now",
