@@ -419,13 +419,13 @@ PERSECUTION_TOLD_FOR_ASYLUM = {
         "I was beaten by the police in my country. Can I claim asylum in Canada?",
         "Gangs threatened to kill me in Honduras, can I ask for refugee protection?",
         "my husband used to hit me back home and I fled, does that count for a refugee claim",
-        "the cartel said they will kill me if I go back, what are my options",
+        "the cartel said they will kill me if I am deported to Mexico, what are my options",
         "I was attacked in my country because I am gay",
     ],
     "fr": [
         "J'ai été menacé de mort dans mon pays, est-ce que je peux demander l'asile?",
         "mon mari me battait au Congo, j'ai fui avec mes enfants, est ce que ca compte",
-        "si je rentre ils vont me tuer, comment demander la protection",
+        "si je suis renvoyé dans mon pays ils vont me tuer, comment demander la protection",
     ],
     "es": [
         "Mi esposo me pegaba en México, ¿puedo pedir asilo?",
@@ -477,6 +477,27 @@ DANGER_THAT_FOLLOWED_THEM_HERE = {
 
 @pytest.mark.parametrize("message", _cases(DANGER_THAT_FOLLOWED_THEM_HERE))
 def test_danger_said_to_be_here_or_now_is_an_emergency_wherever_it_began(message: str) -> None:
+    _assert_emergency(message, "violence")
+
+
+# Words that also tell of a home, a kitchen or a partner here ("back home", "when I was
+# in", "I fled", "if I go back") do not place the danger elsewhere.
+DANGER_HERE_IN_WORDS_THAT_COULD_TELL_OF_ELSEWHERE = {
+    "en": [
+        "He beat me before I came to the shelter",
+        "When I was in the kitchen he hit me with a knife",
+        "If I go back home he will kill me",
+        "My husband beat me and I fled to my sister's",
+        "If I return to my apartment he will kill me",
+    ],
+    "fr": ["Quand j'étais dans la cuisine il m'a frappée", "si je rentre chez moi il va me tuer"],
+    "es": ["Cuando estaba en la casa me golpeó", "Él está allá afuera con un cuchillo"],
+    "ar": ["لما كنت في البيت ضربني زوجي", "هربت من البيت لأنه ضربني"],
+}
+
+
+@pytest.mark.parametrize("message", _cases(DANGER_HERE_IN_WORDS_THAT_COULD_TELL_OF_ELSEWHERE))
+def test_danger_told_in_words_that_could_also_tell_of_elsewhere_still_reaches_911(message: str) -> None:
     _assert_emergency(message, "violence")
 
 
