@@ -24,7 +24,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from bot.knowledge import PartialDate
-from bot.normalize import LANGUAGES, is_arabic_char
+from bot.normalize import LANGUAGES, has_arabic
 
 DOMAIN = "messages"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
@@ -40,9 +40,7 @@ def right_to_left(text: str, language: str) -> str:
     if language != "ar":
         return text
     lines = text.split("\n")
-    return "\n".join(
-        RLM + line if any(is_arabic_char(ch) for ch in line) and not line.startswith(RLM) else line for line in lines
-    )
+    return "\n".join(RLM + line if has_arabic(line) and not line.startswith(RLM) else line for line in lines)
 
 
 def _load(locales: Path, lang: str) -> Translations:

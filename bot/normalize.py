@@ -100,6 +100,22 @@ def fold(text: str) -> str:
     return _numbers(_strip_accents(_lower(text)))
 
 
+# What a rule's folding leaves as written: escapes (\b, \w, \?) and repeats ({2,5}),
+# whose digits `_numbers` would otherwise read as a number ("0,15" as 0.15).
+_RULE_SYNTAX = re.compile(r"\\.|\{\d*,?\d*\}")
+
+
+def fold_pattern(pattern: str) -> str:
+    """A rule (a regular expression) folded the way messages are, its syntax left alone."""
+    parts, last = [], 0
+    for m in _RULE_SYNTAX.finditer(pattern):
+        parts.append(fold(pattern[last : m.start()]))
+        parts.append(m.group())
+        last = m.end()
+    parts.append(fold(pattern[last:]))
+    return "".join(parts)
+
+
 def _strip_accents(word: str) -> str:
     return _MARKS.sub("", unicodedata.normalize("NFD", word))
 

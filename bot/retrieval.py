@@ -84,8 +84,6 @@ class _Index:
     postings: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]]
     # the terms in which each stem is the bound head of a name
     bound: dict[str, tuple[str, ...]]
-    # glossary: the stems and the terms of each phrase, the entry it names; entry -> stems
-    phrases: list[tuple[frozenset[str], frozenset[str], str]]
     # the phrases found by their stems, each under one of them (see _named)
     phrase_keys: dict[str, tuple[tuple[frozenset[str], str], ...]]
     # the phrases found as written (see _said_in_stop_words)
@@ -201,7 +199,6 @@ class Retriever:
             df,
             postings,
             {stem: tuple(terms) for stem, terms in bound.items()},
-            phrases,
             phrase_keys,
             typed,
             _entries_by_term(phrases),

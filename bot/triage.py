@@ -14,21 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.normalize import fold, has_arabic
+from bot.normalize import fold, fold_pattern, has_arabic
 
-_ESCAPE = re.compile(r"\\.")
 _BOUNDARY = r"\b"
-
-
-def _fold_pattern(pattern: str) -> str:
-    """Fold a rule the way messages are folded, leaving its escapes (\\b, \\w) alone."""
-    parts, last = [], 0
-    for m in _ESCAPE.finditer(pattern):
-        parts.append(fold(pattern[last : m.start()]))
-        parts.append(m.group())
-        last = m.end()
-    parts.append(fold(pattern[last:]))
-    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,7 @@ def _patterns(per_language: dict[str, Any]) -> tuple[re.Pattern[str], ...]:
     Arabic, whose prefixes attach to the word) are alternated as written. The same
     matches as one alternation of every rule, at about a third of the cost: the engine
     tries the bounded rules only where a word starts."""
-    patterns = [_fold_pattern(str(p)) for lang in sorted(per_language) for p in per_language[lang] or ()]
+    patterns = [fold_pattern(str(p)) for lang in sorted(per_language) for p in per_language[lang] or ()]
     bounded = [p[len(_BOUNDARY) :] for p in patterns if _starts_at_boundary(p)]
     others = [p for p in patterns if not _starts_at_boundary(p)]
     compiled = []

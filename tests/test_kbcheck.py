@@ -345,14 +345,16 @@ def test_kb_check_command_exits_one_and_prints_file_line_message_for_a_broken_kn
     assert f"knowledge/passages/test.yaml:{line}: test-mexico-visa-lifted-visitors: unknown topic" in result.stdout
 
 
-def test_a_bounded_repeat_that_folding_would_break_is_reported(kb: Path) -> None:
+def test_a_pattern_is_compiled_as_triage_runs_it_folded_with_its_repeats_as_written(kb: Path) -> None:
+    # Folding once read the repeat {0,15} as the number 0.15, and the rule never matched.
     path = kb / "triage.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(
-        text.replace("      - suicid\n", "      - suicid\n      - \\bpain.{0,15}chest\n", 1), encoding="utf-8"
-    )
-    problems = check(kb)
-    assert any("folding reads 0,15 as 0.15" in p.message for p in errors(problems)), shown(problems)
+    rule = "      - \\bpain.{0,15}chest\n"
+    path.write_text(text.replace("      - suicid\n", "      - suicid\n" + rule, 1), encoding="utf-8")
+    assert not errors(check(kb))
+    broken = text.replace("      - suicid\n", "      - suicid\n      - \\bpain(?:chest\n", 1)
+    path.write_text(broken, encoding="utf-8")
+    assert any("does not compile" in p.message for p in errors(check(kb)))
 
 
 def test_the_elsewhere_rules_name_real_categories_and_compile(kb: Path) -> None:

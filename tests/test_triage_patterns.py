@@ -17,8 +17,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.normalize import fold, has_arabic
-from bot.triage import Triage, _compile, _fold_pattern, _starts_at_boundary
+from bot.normalize import fold, fold_pattern, has_arabic
+from bot.triage import Triage, Verdict, _compile, _starts_at_boundary
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES: dict[str, Any] = yaml.safe_load((ROOT / "knowledge" / "triage.yaml").read_text(encoding="utf-8"))
@@ -31,7 +31,7 @@ def _categories() -> list[tuple[str, dict[str, Any]]]:
 
 def _plain(per_language: dict[str, Any]) -> re.Pattern[str]:
     """The rules as one alternation, as they are written."""
-    patterns = [_fold_pattern(str(p)) for lang in sorted(per_language) for p in per_language[lang] or ()]
+    patterns = [fold_pattern(str(p)) for lang in sorted(per_language) for p in per_language[lang] or ()]
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
@@ -90,3 +90,10 @@ def test_every_arabic_rule_is_written_in_arabic_script_or_also_listed_for_anothe
         others = {str(p) for lang, ps in rules.items() if lang != "ar" for p in ps or ()}
         for pattern in rules.get("ar") or ():
             assert has_arabic(fold(str(pattern))) or str(pattern) in others, pattern
+
+
+def test_a_rule_is_folded_with_its_escapes_and_repeats_as_written() -> None:
+    assert fold_pattern(r"\bDOULEUR.{0,15}Poitrine\b") == r"\bdouleur.{0,15}poitrine\b"
+    assert fold_pattern(r"\b\d{2,4} MIL") == r"\b\d{2,4} mil"
+    triage = Triage.from_rules({"emergency": {"medical": {"ar": ["الم.{0,15}صدر"]}}, "legal": {}})
+    assert triage.assess("عندي ألم شديد في الصدر") == Verdict("emergency", "medical")
