@@ -5,9 +5,11 @@ FROM python:3.11-slim AS build
 WORKDIR /app
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
+COPY requirements/serve.lock ./requirements/serve.lock
+RUN /venv/bin/pip install --require-hashes -r requirements/serve.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN /venv/bin/pip install .
+RUN /venv/bin/pip install --no-deps .
 COPY knowledge ./knowledge
 COPY locales ./locales
 COPY seeds ./seeds

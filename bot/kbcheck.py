@@ -6,7 +6,8 @@ field, a number in a translation that the English text does not have (or in the 
 text that the source does not have), triage patterns that do not compile.
 Drafts are reported as notes: they are not errors, and never answer.
 
-May import: the standard library, PyYAML, `bot.knowledge`, `bot.normalize`.
+May import: the standard library, PyYAML, `bot.knowledge`, `bot.normalize`,
+`bot.rule_safety`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from bot import rule_safety
 from bot.knowledge import (
     ID_PATTERN,
     NOTE_FIELDS,
@@ -380,6 +382,21 @@ def _check_patterns(report: _Report, path: Path, label: str, per_lang: dict[str,
                 re.compile(fold_pattern(str(pattern)))  # as triage will run it
             except re.error as exc:
                 report.add(path, 1, f"{label}.{lang}: pattern {pattern!r} does not compile: {exc}")
+                continue
+            # A rule runs on every message: one that can backtrack catastrophically would
+            # let one short message hold the bot for everyone.
+            for problem in rule_safety.problems(str(pattern)):
+                report.add(path, _line_of(path, str(pattern)), f"{label}.{lang}: pattern {pattern!r}: {problem}")
+
+
+def _line_of(path: Path, pattern: str) -> int:
+    """The line where a rule is written (its first 40 characters found as written, or
+    with YAML's doubled quotes); 1 when it cannot be found."""
+    head = pattern[:40]
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if head in line or head.replace("'", "''") in line:
+            return number
+    return 1
 
 
 def _check_stopwords(report: _Report, path: Path) -> None:

@@ -5,7 +5,11 @@ them. Runs first, on every message, on the whole text, in every language at once
 (people mix languages, and a missed emergency is the worst failure); the rules written
 in Arabic script are tried where the message has Arabic letters.
 
-May import: the standard library and `bot.normalize`.
+Reads the message in windows of bounded length (see `windows`), and runs only rules that
+`bot.rule_safety` accepts (kb check refuses the others): the time to assess a message
+grows linearly with its length, whatever it holds.
+
+May import: the standard library, `bot.normalize` and `bot.rule_safety`.
 """
 
 from __future__ import annotations
@@ -15,8 +19,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.normalize import fold, fold_pattern, has_arabic
+from bot.rule_safety import WINDOW
 
 _BOUNDARY = r"\b"
+# Windows overlap by half: any match of up to WINDOW / 2 characters that starts at a word
+# lies whole in one.
+_STRIDE = WINDOW // 2
+
+
+def windows(folded: str) -> tuple[str, ...]:
+    """The message as triage reads it: whole when it fits one window, else windows of
+    `WINDOW` characters every `_STRIDE`, each starting at a word. A rule's search then
+    costs the same in every window, so a message's cost grows linearly with its length,
+    whatever it holds (a rule's lookahead that scans to the end of a sentence, `[^.]*`,
+    scans to the end of its window)."""
+    if len(folded) <= WINDOW:
+        return (folded,)
+    found = []
+    for start in range(0, len(folded) - _STRIDE, _STRIDE):
+        begin = start
+        if start and folded[start - 1].isalnum():
+            # Begin at the next word: a window must not begin in the middle of one.
+            space = folded.find(" ", start, start + _STRIDE // 2)
+            begin = space + 1 if space >= 0 else start
+        found.append(folded[begin : start + WINDOW])
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -28,8 +55,11 @@ class Rules:
     everywhere: tuple[re.Pattern[str], ...] = ()
     arabic: tuple[re.Pattern[str], ...] = ()
 
-    def found(self, folded: str, arabic: bool) -> bool:
-        return any(p.search(folded) for p in self.everywhere) or (arabic and any(p.search(folded) for p in self.arabic))
+    def found(self, read: tuple[str, ...], arabic: bool) -> bool:
+        """Whether a rule matches in one of the windows of the message."""
+        return any(p.search(w) for p in self.everywhere for w in read) or (
+            arabic and any(p.search(w) for p in self.arabic for w in read)
+        )
 
 
 def _compile(per_language: dict[str, Any]) -> Rules:
@@ -121,22 +151,23 @@ class Triage:
     def assess(self, text: str) -> Verdict:
         folded = fold(text)
         arabic = has_arabic(folded)
+        read = windows(folded)
         told = False  # what was done to the person elsewhere: the matter of an asylum claim
         for name, rules in self.emergency:
-            if rules.found(folded, arabic):
-                if name in self.placed and self._elsewhere(folded, arabic):
+            if rules.found(read, arabic):
+                if name in self.placed and self._elsewhere(read, arabic):
                     told = True
                     continue
                 return Verdict("emergency", name)
         if (
-            self.personal.found(folded, arabic)
-            and self.ask.found(folded, arabic)
-            and (told or self.case.found(folded, arabic))
+            self.personal.found(read, arabic)
+            and self.ask.found(read, arabic)
+            and (told or self.case.found(read, arabic))
         ):
             return Verdict("handoff")
         return Verdict("")
 
-    def _elsewhere(self, folded: str, arabic: bool) -> bool:
+    def _elsewhere(self, read: tuple[str, ...], arabic: bool) -> bool:
         """The message places what happened in another country or before coming here
         ("in my country", "if I am sent back"), and says nothing of here or now."""
-        return self.elsewhere.found(folded, arabic) and not self.here_and_now.found(folded, arabic)
+        return self.elsewhere.found(read, arabic) and not self.here_and_now.found(read, arabic)

@@ -17,6 +17,7 @@ CORE_MODULES = {
     "core",
     "retrieval",
     "triage",
+    "rule_safety",
     "language",
     "normalize",
     "knowledge",

@@ -5,6 +5,7 @@ expected wait, volunteer hours, and messages that can never be delivered."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import time
 from pathlib import Path
@@ -254,17 +255,19 @@ def test_after_three_claims_the_person_is_told_the_usual_wait(world: World) -> N
 @pytest.mark.parametrize(
     ("hours", "told"),
     [
-        ((time(6), time(22)), "A volunteer will answer as soon as one is free"),  # 07:00 in Toronto: open
-        ((time(3), time(6)), "from Sun, Nov 22, 3:00"),  # closed for today: tomorrow
-        ((time(22), time(6)), "from Sat, Nov 21, 10:00"),  # overnight hours: tonight
+        ((time(6), time(22)), r"A volunteer will answer as soon as one is free"),  # 07:00 in Toronto: open
+        ((time(3), time(6)), r"from Sun, Nov(?:ember)? 22, 3:00"),  # closed for today: tomorrow
+        ((time(22), time(6)), r"from Sat, Nov(?:ember)? 21, 10:00"),  # overnight hours: tonight
     ],
 )
 def test_the_wait_follows_the_volunteer_hours_in_their_time_zone(
     make_world: Any, hours: tuple[time, time], told: str
 ) -> None:
+    # The day and hour are the bot's; how the month is abbreviated is CLDR's, and changes
+    # with Babel's version (2.19 writes "November" where earlier ones wrote "Nov").
     world = make_world(volunteer_hours=hours)  # the clock says 12:00 UTC, 07:00 in Toronto
     world.person_tg(LEGAL_EN)
-    assert told in world.to_person()[-1]
+    assert re.search(told, world.to_person()[-1])
 
 
 # -- what cannot be delivered --------------------------------------------------------

@@ -49,7 +49,7 @@ QUESTIONS = [
 def _same_everywhere(text: str) -> None:
     folded = fold(text)
     for name, plain, fast in COMPILED:
-        assert bool(plain.search(folded)) == fast.found(folded, has_arabic(folded)), (name, text)
+        assert bool(plain.search(folded)) == fast.found((folded,), has_arabic(folded)), (name, text)
 
 
 def test_every_calibration_question_gets_the_same_verdict_from_the_compiled_rules() -> None:
@@ -73,7 +73,7 @@ def test_a_rule_with_an_alternative_outside_brackets_is_not_given_a_shared_bound
     assert _starts_at_boundary(r"\bx\|y")
     # "\bfoo|bar" also matches "bar" inside a word; shared, its boundary would not.
     rules = {"en": [r"\bfoo|bar"]}
-    assert _compile(rules).found("crowbar", arabic=False)
+    assert _compile(rules).found(("crowbar",), arabic=False)
 
 
 def test_a_category_without_rules_matches_nothing() -> None:
