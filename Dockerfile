@@ -14,8 +14,11 @@ COPY knowledge ./knowledge
 COPY locales ./locales
 COPY seeds ./seeds
 # Catalogs compiled now, so the server does not compile them at every start.
+# The vectors of the knowledge base: complete from the committed artifact (kb embed encodes
+# only texts it lacks), so the server never encodes a passage at start-up.
 RUN /venv/bin/pybabel compile -D messages -d locales \
- && /venv/bin/python -m bot kb check
+ && /venv/bin/python -m bot kb check \
+ && /venv/bin/python -m bot kb embed
 
 FROM python:3.11-slim
 ENV PATH=/venv/bin:$PATH \

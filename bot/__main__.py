@@ -1,4 +1,5 @@
-"""The command line: `python -m bot chat | ask | serve | kb check | add | calibrate | stale | gaps | report`.
+"""The command line: `python -m bot chat | ask | serve | kb check | add | calibrate | embed | train |
+stale | gaps | report`.
 
 Owns parsing arguments, reading settings once from the environment, and exit codes.
 
@@ -50,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("--kind", default="news", help="news, government, advocacy or service-provider (default news)")
     add.add_argument("--id", default="", help="the source id (default: from the title and date)")
     kb_commands.add_parser("calibrate", help="set the no-answer thresholds from knowledge/calibration.yaml")
+    kb_commands.add_parser("embed", help="encode the passages and taught questions into knowledge/vectors.npz")
+    kb_commands.add_parser("train", help="fit the learned models from knowledge/ and report them")
+    teach = kb_commands.add_parser("teach", help="add a question, as people ask it, to a passage's examples")
+    teach.add_argument("question")
+    teach.add_argument("passage_id")
+    teach.add_argument("--lang", choices=("en", "fr", "es", "ar"), help="the question's language (found otherwise)")
     kb_commands.add_parser("stale", help="passages past their review-by date or whose measure ended, oldest first")
     report = kb_commands.add_parser("report", help="per passage: times cited, thumbs up and down, age, languages")
     report.add_argument("--html", metavar="FILE", help="write the report as a web page, with a chart, to FILE")
@@ -67,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _kb_add(args, settings)
     if args.command == "kb" and args.kb_command == "report":
         return _kb_report(settings, args.html)
+    if args.command == "kb" and args.kb_command == "teach":
+        return _kb_teach(settings, args.question, args.passage_id, args.lang)
     if args.command == "kb":
         return _kb(args.kb_command, settings)
     if args.command == "serve":
@@ -162,6 +171,19 @@ def _kb_report(settings: Settings, html_file: str | None) -> int:
     return 0
 
 
+def _kb_teach(settings: Settings, question: str, passage_id: str, lang: str | None) -> int:
+    from bot.knowledge import load
+    from bot.teaching import TeachError, teach
+
+    try:
+        added = teach(load(settings.knowledge_dir), question, passage_id, lang)
+    except TeachError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"taught to {passage_id} ({added}); run `python -m bot kb embed` to store its vector, then reload")
+    return 0
+
+
 def _kb(command: str, settings: Settings) -> int:
     if command == "check":
         from bot.kbcheck import check, errors
@@ -198,6 +220,20 @@ def _kb(command: str, settings: Settings) -> int:
             print(line)
         print(f"{len(lines)} passage(s) to review", file=sys.stderr)
         return 0
+    if command == "embed":
+        from bot.app import build_bot
+        from bot.understanding.encoder import ARTIFACT
+        from bot.understanding.training import keep_training_vectors
+
+        bot = build_bot(settings)
+        keep_training_vectors(bot, settings.knowledge_dir)  # so that `kb train` encodes only what is new
+        stored = bot.vectors.write(settings.knowledge_dir / ARTIFACT)
+        print(f"{stored} vectors written to {ARTIFACT} ({bot.vectors.encoded_at_load} newly encoded)")
+        return 0
+    if command == "train":
+        from bot.understanding.training import train
+
+        return train(settings, sys.stdout)
     from bot.calibration import calibrate
 
     return calibrate(settings, sys.stdout)

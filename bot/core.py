@@ -10,20 +10,33 @@ triage, retrieval and i18n modules. Never a channel library, never storage.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from bot.i18n import Messages
 from bot.knowledge import KnowledgeBase, Passage
 from bot.language import Detection, LanguageIdentifier
 from bot.normalize import sanitize
 from bot.retrieval import Result, Retriever
-from bot.triage import Triage
+from bot.triage import Models, Triage, Verdict
+from bot.understanding.classifier import Neighbours, TextClassifier, read_examples
+from bot.understanding.encoder import ARTIFACT, QUESTION, Encoder, Vectors, e5_small
+from bot.understanding.linear import LinearModel
+from bot.understanding.meta import MetaIntents
+from bot.understanding.ranking import DEFAULT, FEATURES, Ranker
+from bot.understanding.semantic import SemanticIndex
+
+log = logging.getLogger(__name__)
 
 # Long messages are read up to here for retrieval (triage reads all of it): a question
 # is a few sentences, and BM25 over a page of text matches everything a little.
 READ_LIMIT = 2000
+# The end of a long message, read again by triage's models: a danger is often told last.
+TAIL = 400
 
 
 @dataclass(frozen=True)
@@ -71,14 +84,56 @@ class Bot:
     kb: KnowledgeBase
     catalogs: dict[str, Messages]
     today: Callable[[], date] = date.today
+    encoder: Encoder | None = None  # the shipped one (e5_small) unless given
     retriever: Retriever = field(init=False)
     triage: Triage = field(init=False)
     languages: LanguageIdentifier = field(init=False)
+    vectors: Vectors = field(init=False)
+    ranker: Ranker = field(init=False)
+    meta: MetaIntents = field(init=False)
 
     def __post_init__(self) -> None:
         self.retriever = Retriever(self.kb)
-        self.triage = Triage.from_rules(self.kb.triage)
         self.languages = LanguageIdentifier(self.kb.stopwords)
+        self.vectors = Vectors(self.encoder or e5_small())
+        self.vectors.read(self.kb.root / ARTIFACT)
+        semantic = SemanticIndex.build(self.kb.usable_passages, self.kb.asked_as, self.vectors)
+        models = self.kb.root / "models"
+        danger, personal = (LinearModel.read(models / f"{name}.json") for name in ("danger", "personal"))
+        self.triage = Triage.from_rules(
+            self.kb.triage,
+            Models(
+                TextClassifier.of(danger) if danger else None,
+                TextClassifier.of(personal) if personal else None,
+                self._neighbours("danger", "none") if danger else None,
+                self._neighbours("personal", "general") if personal else None,
+            ),
+        )
+        decision = LinearModel.read(models / "decision.json") or DEFAULT
+        if decision.features != FEATURES:
+            log.warning("models/decision.json was fitted on other features: run `python -m bot kb train`")
+            decision = DEFAULT
+        self.ranker = Ranker(self.retriever, semantic, decision)
+        self.meta = MetaIntents.build(self.kb.meta, self.vectors)
+        if self.vectors.encoded_at_load:
+            log.warning(
+                "%d texts of the knowledge base were not in %s and were encoded at start-up: "
+                "run `python -m bot kb embed`",
+                self.vectors.encoded_at_load,
+                ARTIFACT,
+            )
+
+    def _neighbours(self, name: str, ordinary: str) -> Neighbours | None:
+        """A classifier's labelled examples, and the taught questions as ordinary ones
+        (neither dangers nor personal cases), by meaning."""
+        path = self.kb.root / "classifiers" / f"{name}.yaml"
+        if not path.exists():
+            return None
+        examples = read_examples(path)
+        taught = [q for per in self.kb.asked_as.values() for qs in per.values() for q in qs]
+        texts = [e.text for e in examples] + taught
+        flagged = np.array([e.label != ordinary for e in examples] + [False] * len(taught), dtype=np.bool_)
+        return Neighbours(self.vectors.of(texts, QUESTION), flagged)
 
     def handle(self, message: Incoming) -> Reply:
         text = sanitize(message.text)
@@ -97,12 +152,31 @@ class Bot:
                     ),
                 ),
             )
-        verdict = self.triage.assess(text)
+        read = text[:READ_LIMIT]
+        # One vector of the message, shared by triage and retrieval; and of its last lines,
+        # for triage, when the message is longer than what retrieval reads.
+        parts = [read, text[-TAIL:]] if len(text) > READ_LIMIT else [read]
+        vectors = self.vectors.encoder.encode(parts, QUESTION)
+        question = vectors[0]
+        verdict = self.triage.assess(text, tuple(vectors), detection.language)
+        if verdict.by_model and self.meta.exact(text):
+            # "I want to talk to a volunteer", "hi": a phrase the bot knows as what it is,
+            # which the danger model alone must not turn into an alarm (a rule still can).
+            verdict = Verdict("")
         if verdict.kind == "emergency":
             return self._emergency(m, verdict.category, preface)
         if verdict.kind == "handoff":
             return self._handoff(m, preface)
-        result = self.retriever.search(text[:READ_LIMIT], detection.language)
+        intent = self.meta.intent(text, question)
+        if intent == "volunteer":
+            return self._volunteer(m, preface)
+        if verdict.kind == "possible" and intent in ("", "help"):
+            # A doubt never costs the person their answer: what to do if in danger comes
+            # first ("help" alone may be a person in danger, too).
+            preface = (self._if_in_danger(m), *preface)
+        if intent:
+            return self._menu(m, preface)
+        result = self.ranker.search(read, detection.language, question, self.meta.asks_view(read)).result
         if not result.answered:
             return self._no_answer(m, preface)
         return self._answer(m, result, preface)
@@ -158,19 +232,55 @@ class Bot:
             ),
         )
 
-    def _no_answer(self, m: Messages, preface: tuple[str, ...]) -> Reply:
+    def _if_in_danger(self, m: Messages) -> str:
+        return m._(
+            "If you or someone near you is in danger right now, call 911. To talk about suicide, call or text 9-8-8."
+        )
+
+    def _menu(self, m: Messages, preface: tuple[str, ...]) -> Reply:
+        """A greeting or "help": what the bot is, what it can help with, how to reach a person."""
+        return Reply(
+            "no_answer",
+            m.language,
+            (
+                *preface,
+                m._("Hello! I answer questions about immigration to Canada from verified sources, in your language."),
+                self._topics(m),
+                m._("If you need a person, you can ask to talk to a volunteer."),
+            ),
+        )
+
+    def _volunteer(self, m: Messages, preface: tuple[str, ...]) -> Reply:
+        """Asking for a person: the volunteer offer (the conversation asks for consent)."""
+        return Reply(
+            "handoff",
+            m.language,
+            (
+                *preface,
+                m._(
+                    "A volunteer can take your question. Before anything is shared, I will tell you "
+                    "what the volunteer sees (your question, its language and a case number, nothing "
+                    "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
+                    "they say so. For a decision about your case, talk to an immigration lawyer."
+                ),
+            ),
+        )
+
+    def _topics(self, m: Messages) -> str:
         offered = [t.labels[m.language] for t in self.kb.topics.values() if t.offer]
         topics = m.ngettext(
             "I can help with this topic:", "I can help with these {count} topics:", len(offered)
         ).format(count=len(offered))
-        listing = "\n".join(f"• {label}" for label in offered)
+        return topics + "\n" + "\n".join(f"• {label}" for label in offered)
+
+    def _no_answer(self, m: Messages, preface: tuple[str, ...]) -> Reply:
         return Reply(
             "no_answer",
             m.language,
             (
                 *preface,
                 m._("I do not have verified information that answers this, and I would rather say so than guess."),
-                f"{topics}\n{listing}",
+                self._topics(m),
                 m._("If you need a person, you can ask to talk to a volunteer."),
             ),
         )
@@ -181,15 +291,15 @@ class Bot:
         citations: list[Citation] = []
         numbers: dict[str, int] = {}  # one number per source, in order of first use
         stale: list[Passage] = []
+        # A measure that has ended says so first, once per date, before what it was.
+        ended = sorted({p.valid_until for h in result.hits if (p := h.passage).valid_until and p.valid_until < today})
+        sections.extend(m._("This measure ended on {date}.").format(date=m.date(day)) for day in ended)
         for hit in result.hits:
             passage = hit.passage
             number = numbers.setdefault(passage.source, len(numbers) + 1)
-            lines = [f"{passage.texts[m.language]} [{number}]"]
-            if passage.valid_until is not None and passage.valid_until < today:
-                lines.append(m._("This measure ended on {date}.").format(date=m.date(passage.valid_until)))
-            elif passage.review_date() < today:
+            if (passage.valid_until is None or passage.valid_until >= today) and passage.review_date() < today:
                 stale.append(passage)
-            sections.append("\n".join(lines))
+            sections.append(f"{passage.texts[m.language]} [{number}]")
             citations.append(self._cite(m, number, passage))
         # Old information says once what date it is from, not under every passage.
         for as_of in sorted({p.as_of for p in stale}, key=lambda d: d.first_day):

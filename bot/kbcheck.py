@@ -23,6 +23,7 @@ import yaml
 
 from bot import rule_safety
 from bot.knowledge import (
+    ASKED_AS,
     ID_PATTERN,
     NOTE_FIELDS,
     NOTE_OPTIONAL_FIELDS,
@@ -30,6 +31,7 @@ from bot.knowledge import (
     PASSAGE_FIELDS,
     SOURCE_FIELDS,
     SOURCE_KINDS,
+    STANCES,
     PartialDate,
     normalize_quote,
     note_files,
@@ -196,7 +198,33 @@ def check(root: Path) -> list[Problem]:
                 f"no passage quotes this note yet: run `python -m bot kb add {path.relative_to(project)}`",
                 "note",
             )
+    _check_asked_as(report, root / ASKED_AS, passage_ids)
     return report.problems
+
+
+def _check_asked_as(report: _Report, path: Path, passage_ids: dict[str, str]) -> None:
+    """Each taught question belongs to a passage that exists, under one of our languages."""
+    if not path.exists():
+        return
+    located = _load(report, path)
+    if located is None:
+        return
+    data = located.data or {}
+    if not isinstance(data, dict):
+        report.add(path, 1, "asked_as holds passage ids, each with questions per language")
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for pid, per_lang in data.items():
+        line = next((n for n, text in enumerate(lines, 1) if text.startswith(f"{pid}:")), 1)
+        if str(pid) not in passage_ids:
+            report.add(path, line, f"{pid}: no such passage")
+            continue
+        if not isinstance(per_lang, dict) or set(per_lang) - set(LANGUAGES):
+            report.add(path, line, f"{pid}: questions go under {', '.join(LANGUAGES)}")
+            continue
+        for lang, questions in per_lang.items():
+            if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
+                report.add(path, line, f"{pid}.{lang}: a list of questions, none empty")
 
 
 def _check_note(report: _Report, path: Path, source_text: dict[str, str]) -> None:
@@ -270,6 +298,9 @@ def _check_passage(
     draft = status == "draft"
     if status not in ("vetted", "draft"):
         report.add(path, at("status", line), f"{pid}: status must be vetted or draft, not {status!r}")
+    stance = str(raw.get("stance") or "fact")
+    if stance not in STANCES:
+        report.add(path, at("stance", line), f"{pid}: stance must be one of {', '.join(STANCES)}, not {stance!r}")
     if draft:
         report.add(path, line, f"{pid}: draft, not used to answer until translated and marked vetted", "note")
 

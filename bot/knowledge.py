@@ -48,6 +48,7 @@ PASSAGE_FIELDS = frozenset(
         "vetted_on",
         "quote",
         "status",
+        "stance",
         *LANGUAGES,
     }
 )
@@ -73,6 +74,9 @@ NOTE_OPTIONAL_FIELDS = ("drawn_from",)
 NOTE_SOURCE_PREFIX = "note-"
 # Passage ids, source ids and note file names: lowercase letters, digits and dashes.
 ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+STANCES = ("fact", "opinion")
+# Questions each passage is known to be asked as, by passage id and language.
+ASKED_AS = "asked_as.yaml"
 
 
 Day = date  # `Source.date` shadows the type inside that class
@@ -152,6 +156,9 @@ class Passage:
     status: str = "vetted"
     file: str = ""
     line: int = 0
+    # "opinion": what the passage tells is someone's view, demand or judgement (attributed);
+    # "fact": a reported fact, a rule, a figure, a program. Facts come first in a reply.
+    stance: str = "fact"
 
     @property
     def usable(self) -> bool:
@@ -199,6 +206,10 @@ class KnowledgeBase:
     thresholds: dict[str, float]
     version: str
     source_texts: dict[str, str] = field(default_factory=dict, repr=False)
+    # passage id -> language -> questions it answers, as people ask them (asked_as.yaml)
+    asked_as: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
+    # greeting / help / volunteer -> language -> phrases (meta.yaml)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def usable_passages(self) -> tuple[Passage, ...]:
@@ -336,6 +347,7 @@ def build_passage(raw: dict[str, Any], file: str, line: int) -> Passage:
         status=str(raw.get("status") or "vetted"),
         file=file,
         line=line,
+        stance=str(raw.get("stance") or "fact"),
     )
 
 
@@ -386,6 +398,13 @@ def load(root: Path) -> KnowledgeBase:
         if retrieval_file.exists()
         else {}
     )
+    asked_file = root / ASKED_AS
+    asked_raw = (read_yaml(asked_file).data or {}) if asked_file.exists() else {}
+    asked_as = {
+        str(pid): {lang: tuple(str(q) for q in (per.get(lang) or ())) for lang in LANGUAGES}
+        for pid, per in asked_raw.items()
+        if isinstance(per, dict)
+    }
     source_texts = {
         s.id: note_bodies.get(s.id) or (project / s.file).read_text(encoding="utf-8")
         for s in sources.values()
@@ -402,6 +421,8 @@ def load(root: Path) -> KnowledgeBase:
         thresholds=thresholds,
         version=fingerprint(root),
         source_texts=source_texts,
+        asked_as=asked_as,
+        meta=(read_yaml(root / "meta.yaml").data or {}) if (root / "meta.yaml").exists() else {},
     )
 
 

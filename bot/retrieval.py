@@ -213,6 +213,11 @@ class Retriever:
         stems = index.analyzer.stems(text)
         return _named(index.phrase_keys, frozenset(index.analyzer.bind(stems)), frozenset(stems))
 
+    def asks_figure(self, text: str, lang: str) -> bool:
+        """Whether the question asks for a figure ("how many", "combien", "كم")."""
+        asks = self._indexes[lang].asks_figure
+        return asks is not None and asks.search(fold(text)) is not None
+
     def search(self, text: str, lang: str) -> Result:
         """The passages that answer `text`, asked in `lang`."""
         own = self.search_in(text, lang, lang)
@@ -406,7 +411,7 @@ def _diverse(best: Hit, candidates: list[Hit], index: _Index) -> list[Hit]:
     while pool and len(chosen) < MAX_PASSAGES:
         # A passage whose quote a chosen one already holds word for word (a seed that a
         # maintainer's note quotes) would only say it twice.
-        pool = [h for h in pool if not any(_within(h.passage.quote, c.passage.quote) for c in chosen)]
+        pool = [h for h in pool if not any(within(h.passage.quote, c.passage.quote) for c in chosen)]
         if not pool:
             break
 
@@ -417,7 +422,7 @@ def _diverse(best: Hit, candidates: list[Hit], index: _Index) -> list[Hit]:
         pick = max(pool, key=value)
         pool.remove(pick)
         # One that holds a chosen passage's words and says more takes its place.
-        held = next((n for n, c in enumerate(chosen) if _within(c.passage.quote, pick.passage.quote)), None)
+        held = next((n for n, c in enumerate(chosen) if within(c.passage.quote, pick.passage.quote)), None)
         if held is None:
             chosen.append(pick)
         else:
@@ -429,7 +434,7 @@ REPEAT_SHARE = 0.8  # of a quote's runs of five words found in another's: it say
 
 
 @functools.lru_cache(maxsize=65536)  # pairs of passages' quotes, compared on every answer
-def _within(a: str, b: str) -> bool:
+def within(a: str, b: str) -> bool:
     """Quote `a` is (nearly) word for word inside quote `b`."""
     inner = _shingles(a)
     return bool(inner) and len(inner & _shingles(b)) >= REPEAT_SHARE * len(inner)

@@ -40,7 +40,7 @@ _c: Any = importlib.import_module("re._constants")
 MAX_GROUP_REPEAT = 8
 # A rule's worst search on a window of text made of its own words. Ordinary rules take
 # microseconds; an exponential one takes seconds from a few dozen words on.
-MAX_SEARCH_SECONDS = 0.02
+MAX_SEARCH_SECONDS = 0.05
 # What triage reads at once (see bot.triage): the adversarial texts are this long.
 WINDOW = 600
 
@@ -121,12 +121,21 @@ def slowest_search(rule: str) -> float:
     for text in adversarial_texts(rule):
         for length in _LENGTHS:
             probe = text[:length] + " \x00"
-            start = time.perf_counter()
-            compiled.search(probe)
-            worst = max(worst, time.perf_counter() - start)
+            took = _timed(compiled, probe)
+            if took > MAX_SEARCH_SECONDS:
+                # Measured again: a busy machine can pause any search; a slow rule is slow
+                # every time.
+                took = min(took, _timed(compiled, probe), _timed(compiled, probe))
+            worst = max(worst, took)
             if worst > MAX_SEARCH_SECONDS:
                 return worst
     return worst
+
+
+def _timed(compiled: re.Pattern[str], text: str) -> float:
+    start = time.perf_counter()
+    compiled.search(text)
+    return time.perf_counter() - start
 
 
 def problems(rule: str) -> list[str]:

@@ -9,17 +9,26 @@ Reads the message in windows of bounded length (see `windows`), and runs only ru
 `bot.rule_safety` accepts (kb check refuses the others): the time to assess a message
 grows linearly with its length, whatever it holds.
 
-May import: the standard library, `bot.normalize` and `bot.rule_safety`.
+The learned models (`Models`) add recall on top of the rules: a rule's match is always
+an emergency, whatever the models say.
+
+May import: the standard library, NumPy, `bot.normalize`, `bot.rule_safety` and
+`bot.understanding.classifier`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from bot.normalize import fold, fold_pattern, has_arabic
 from bot.rule_safety import WINDOW
+from bot.understanding.classifier import Neighbours, TextClassifier
 
 _BOUNDARY = r"\b"
 # Windows overlap by half: any match of up to WINDOW / 2 characters that starts at a word
@@ -117,6 +126,42 @@ class Verdict:
 
     kind: str
     category: str = ""
+    by_model: bool = False  # raised by the danger model alone, no rule matched
+
+
+# The danger model's categories, as the emergency reply names them: suicide adds 9-8-8;
+# every other danger is 911's (an overdose or a fire needs an ambulance or firefighters,
+# confinement and a child in danger the police).
+MODEL_CATEGORIES = {
+    "suicide": "suicide",
+    "overdose": "medical",
+    "medical": "medical",
+    "fire": "medical",
+    "violence": "violence",
+    "confinement": "violence",
+    "child": "violence",
+}
+
+
+# The longest message whose rule alarm the model may soften (it reads it whole).
+SOFTEN_WITHIN = 600
+
+
+def _threshold(model: TextClassifier, name: str, language: str) -> float:
+    """The language's own threshold, else the most careful one."""
+    thresholds = model.model.thresholds
+    return thresholds.get(f"{name}.{language}", thresholds[name])
+
+
+@dataclass(frozen=True)
+class Models:
+    """The learned floor-raisers: which danger a message tells, and whether it is a
+    personal case (see `bot.understanding.training`); either may be absent."""
+
+    danger: TextClassifier | None = None
+    personal: TextClassifier | None = None
+    neighbours: Neighbours | None = None
+    personal_neighbours: Neighbours | None = None
 
 
 @dataclass(frozen=True)
@@ -130,9 +175,10 @@ class Triage:
     placed: frozenset[str] = frozenset()
     elsewhere: Rules = Rules()
     here_and_now: Rules = Rules()
+    models: Models = Models()
 
     @classmethod
-    def from_rules(cls, rules: dict[str, Any]) -> Triage:
+    def from_rules(cls, rules: dict[str, Any], models: Models = Models()) -> Triage:
         emergency = rules.get("emergency") or {}
         legal = rules.get("legal") or {}
         elsewhere = rules.get("elsewhere") or {}
@@ -146,9 +192,67 @@ class Triage:
             placed=frozenset(elsewhere.get("categories") or ()),
             elsewhere=_compile(elsewhere.get("markers") or {}),
             here_and_now=_compile(elsewhere.get("unless") or {}),
+            models=models,
         )
 
-    def assess(self, text: str) -> Verdict:
+    def assess(self, text: str, vectors: Sequence[npt.NDArray[np.float32]] = (), language: str = "") -> Verdict:
+        """The rules first: a rule's match is an emergency (or a handoff). Then, given the
+        vectors of the message (its beginning, and its end when it is long), the models
+        add recall: a danger they are sure of is an emergency, one they find possible is
+        `possible` (the answer, with what to do if in danger first), a personal case they
+        are sure of is a handoff."""
+        verdict = self._by_rules(text)
+        danger = self.models.danger
+        if not vectors or verdict.kind == "handoff":
+            return verdict
+        if verdict.kind == "emergency":
+            # The model may soften a rule's alarm, never silence it, never suicide's, and
+            # only on a message short enough for it to read whole: where it finds less danger
+            # than its own recall-first floor (`possible`), the person gets the answer with
+            # what to do if in danger first ("my boss will kill me if I am late, where do I
+            # get a SIN?").
+            if (
+                verdict.category != "suicide"
+                and len(text) <= SOFTEN_WITHIN
+                and danger is not None
+                and self._risk(danger, text, vectors)[0] < _threshold(danger, "possible", language)
+            ):
+                return Verdict("possible", verdict.category)
+            return verdict
+        folded = fold(text)
+        read = windows(folded)
+        arabic = has_arabic(folded)
+        if danger is not None:
+            risk, named = self._risk(danger, text, vectors)
+            category = MODEL_CATEGORIES.get(named, "medical")
+            placed = category in self.placed and self._elsewhere(read, arabic)
+            agreed = self.models.neighbours is None or any(self.models.neighbours.agree(v) for v in vectors)
+            if risk >= _threshold(danger, "emergency", language) and not placed and agreed:
+                return Verdict("emergency", category, by_model=True)
+            if risk >= _threshold(danger, "possible", language) and not placed:
+                verdict = Verdict("possible", category, by_model=True)
+        personal = self.models.personal
+        if (
+            personal is not None
+            and personal.scores(text, vectors[0])["personal"] >= personal.model.thresholds["personal"]
+            and (self.models.personal_neighbours is None or self.models.personal_neighbours.agree(vectors[0]))
+        ):
+            return Verdict("handoff")
+        return verdict
+
+    @staticmethod
+    def _risk(danger: TextClassifier, text: str, vectors: Sequence[npt.NDArray[np.float32]]) -> tuple[float, str]:
+        """How likely the message tells a danger, and which one most likely: the most
+        alarming of its parts (a long message's danger may be at its end)."""
+        best, named = 0.0, "medical"
+        for vector in vectors:
+            scores = danger.scores(text, vector)
+            risk = 1.0 - scores.get("none", 0.0)
+            if risk >= best:
+                best, named = risk, max((c for c in scores if c != "none"), key=lambda c: scores[c])
+        return best, named
+
+    def _by_rules(self, text: str) -> Verdict:
         folded = fold(text)
         arabic = has_arabic(folded)
         read = windows(folded)

@@ -18,6 +18,7 @@ CORE_MODULES = {
     "retrieval",
     "triage",
     "rule_safety",
+    "teaching",
     "language",
     "normalize",
     "knowledge",
@@ -127,3 +128,41 @@ def test_no_user_facing_literal_outside_the_catalogs(module: str) -> None:
             words = re.findall(r"[A-Za-z]{3,}", node.value)
             is_sentence = len(words) >= 3 and node.value.rstrip().endswith((".", "!", "?", ":"))
             assert not is_sentence, f"{module}: {node.value!r} is not in the catalogs"
+
+
+UNDERSTANDING = BOT / "understanding"
+# The parts of understanding a message; `training` alone builds the whole bot to fit its models.
+UNDERSTANDING_PARTS = {
+    "__init__",
+    "encoder",
+    "semantic",
+    "ngrams",
+    "linear",
+    "classifier",
+    "ranking",
+    "meta",
+    "training",
+}
+
+
+def test_understanding_is_a_sub_package_whose_files_name_its_parts() -> None:
+    assert {p.stem for p in UNDERSTANDING.glob("*.py")} == UNDERSTANDING_PARTS
+
+
+def test_understanding_never_imports_a_channel_storage_or_the_conversation() -> None:
+    forbidden = {f"bot.{m}" for m in CHANNEL_MODULES} | STORAGE | {"bot.conversation", "bot.desk", "bot.app"}
+    for path in sorted(UNDERSTANDING.glob("*.py")):
+        names = imports(path)
+        bad = {n for n in names if n.split(".")[0] in CHANNEL_LIBRARIES or n in forbidden}
+        if path.stem == "training":  # fits the models on the assembled bot, never serves
+            bad -= {"bot.app"}
+        assert not bad, f"{path.name} imports {bad}"
+        if path.stem != "__init__":
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            assert "May import:" in doc, f"{path.name}: say what it may import"
+
+
+def test_serving_never_loads_scikit_learn() -> None:
+    for path in sorted(UNDERSTANDING.glob("*.py")):
+        if path.stem != "training":
+            assert not any(n.startswith("sklearn") for n in imports(path)), path.name

@@ -7,18 +7,18 @@ from __future__ import annotations
 import pytest
 
 from bot.core import Bot, Incoming
-from bot.retrieval import _within
+from bot.retrieval import within
 
 
-def test_a_quote_held_nearly_word_for_word_by_a_longer_one_is_within_it() -> None:
+def test_a_quote_held_nearly_word_for_word_by_a_longer_one_iswithin_it() -> None:
     seed = "These provide victims and their dependants with legal status in Canada and access to health care."
     note = (
         'The IRCC document says these permits "provide victims and their dependants with legal status in'
         ' Canada and access to health care, including medical services".'
     )
-    assert _within(seed, note) and not _within(note, seed)
-    assert not _within(seed, "Victims and their dependants may apply for a work or study permit in some cases.")
-    assert not _within("Too short.", "Too short.")  # fewer than five words: nothing to compare
+    assert within(seed, note) and not within(note, seed)
+    assert not within(seed, "Victims and their dependants may apply for a work or study permit in some cases.")
+    assert not within("Too short.", "Too short.")  # fewer than five words: nothing to compare
 
 
 @pytest.mark.parametrize(
@@ -38,5 +38,5 @@ def test_no_two_passages_of_an_answer_quote_the_same_words(bot: Bot, question: s
     passages = [bot.kb.passage(c.passage_id) for c in reply.citations]
     for i, first in enumerate(passages):
         for second in passages[i + 1 :]:
-            assert not _within(first.quote, second.quote), (first.id, second.id)
-            assert not _within(second.quote, first.quote), (second.id, first.id)
+            assert not within(first.quote, second.quote), (first.id, second.id)
+            assert not within(second.quote, first.quote), (second.id, first.id)

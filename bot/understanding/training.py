@@ -1,0 +1,316 @@
+"""`kb train`: fit the learned models from the labelled data in `knowledge/`, and report.
+
+Owns fitting, choosing thresholds on cross-validated scores, and writing
+`knowledge/models/`:
+- `danger.json`, from `knowledge/classifiers/danger.yaml` (and, as ordinary messages,
+  the taught and calibration questions): which emergency a message
+  tells, over the encoder's vector and character n-grams. Its thresholds are chosen for
+  recall first: `emergency` keeps the cross-validated recall of dangers at `RECALL` or
+  more in every language, `possible` at `POSSIBLE_RECALL`;
+- `personal.json`, from `knowledge/classifiers/personal.yaml` (and the same ordinary
+  questions, as general ones): a personal legal case
+  for a person, or a general question; its threshold keeps false handoffs of general
+  questions at `FALSE_HANDOFFS` or fewer;
+- `decision.json`, from `knowledge/calibration.yaml` and `calibration_messy.yaml`:
+  whether the best passages answer; a wrong citation costs as much as a missed answer
+  (`DECLINE_WEIGHT`).
+The vectors of the training texts are kept in `knowledge/vectors.npz`, so that training
+again encodes only what is new.
+
+May import: the standard library, NumPy, PyYAML, scikit-learn (fitting only: serving
+never loads it), and the bot's own modules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.calibration import Case, read_cases
+from bot.core import Bot
+from bot.knowledge import normalize_quote
+from bot.settings import Settings
+from bot.understanding import ngrams
+from bot.understanding.classifier import EMBEDDING, GRAM, Example, read_examples
+from bot.understanding.encoder import ARTIFACT, QUESTION
+from bot.understanding.linear import LinearModel
+from bot.understanding.ranking import FEATURES
+
+RECALL = 0.98
+POSSIBLE_RECALL = 0.995
+FALSE_HANDOFFS = 0.0
+DECLINE_WEIGHT = 1.5
+GRAMS = 8000
+NONE = "none"
+FOLDS = 5
+
+
+@dataclass
+class _Scaled:
+    """A logistic regression fitted on standardised features, its weights folded back to
+    the features as they are (what `LinearModel` multiplies at run time)."""
+
+    classes_: Any
+    coef_: npt.NDArray[np.float64]
+    intercept_: npt.NDArray[np.float64]
+    inner: Any
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+
+    def predict_proba(self, x: npt.NDArray[np.float64]) -> Any:
+        return self.inner.predict_proba((x - self.mean) / self.scale)
+
+
+def _fit(x: npt.NDArray[np.float64], y: Sequence[str], c: float) -> _Scaled:
+    """Standardised where features have scales of their own (the decision's); the
+    classifiers' features (a unit vector, unit n-gram counts) are fitted as they are:
+    standardising would make the rarest n-grams weigh the most."""
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    if x.shape[1] <= len(FEATURES):
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-9] = 1.0
+    else:
+        mean, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+    # No class weights: the thresholds, chosen on cross-validated scores, decide how much
+    # recall costs; balanced weights made every short unfamiliar text look like a danger.
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit((x - mean) / scale, list(y))
+    coef = np.asarray(model.coef_) / scale
+    intercept = np.asarray(model.intercept_) - coef @ mean
+    return _Scaled(model.classes_, coef, intercept, model, mean, scale)
+
+
+def _cross_validated(
+    x: npt.NDArray[np.float64], y: Sequence[str], c: float
+) -> tuple[npt.NDArray[np.float64], list[str]]:
+    """Each example's class probabilities from a model that never saw it."""
+    from sklearn.model_selection import StratifiedKFold  # type: ignore[import-untyped]
+
+    labels = sorted(set(y))
+    out = np.zeros((len(y), len(labels)))
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=7)
+    ys = np.array(y)
+    for train, test in folds.split(x, ys):
+        model = _fit(x[train], ys[train].tolist(), c)
+        probabilities = model.predict_proba(x[test])
+        for j, cls in enumerate(model.classes_):
+            out[test, labels.index(str(cls))] = probabilities[:, j]
+    return out, labels
+
+
+def _features(bot: Bot, texts: Sequence[str], grams: tuple[str, ...]) -> npt.NDArray[np.float64]:
+    vectors = bot.vectors.of(list(texts), QUESTION).astype(np.float64)
+    index = {g: i for i, g in enumerate(grams)}
+    return np.hstack([vectors, ngrams.matrix(texts, index)])
+
+
+def _names(dim: int, grams: tuple[str, ...]) -> tuple[str, ...]:
+    return (*(f"{EMBEDDING}{i}" for i in range(dim)), *(f"{GRAM}{g}" for g in grams))
+
+
+def _linear(
+    model: Any, features: tuple[str, ...], thresholds: dict[str, float], report: dict[str, Any], positive: str = ""
+) -> LinearModel:
+    classes = tuple(str(c) for c in model.classes_)
+    weights = np.asarray(model.coef_, dtype=np.float64)
+    intercepts = np.asarray(model.intercept_, dtype=np.float64)
+    if len(classes) == 2:
+        # scikit-learn keeps one row for two classes, the odds of the second (in sorted
+        # order); the model states the odds of `positive`.
+        if classes[0] == positive:
+            weights, intercepts = -weights, -intercepts
+        return LinearModel((positive,), features, weights, intercepts, thresholds, report)
+    return LinearModel(classes, features, weights, intercepts, thresholds, report)
+
+
+def _threshold_for_recall(
+    scores: npt.NDArray[np.float64], positive: npt.NDArray[np.bool_], groups: Sequence[str], recall: float
+) -> float:
+    """The highest threshold at which every group keeps `recall` of its positives."""
+    best = 1.0
+    for group in sorted(set(groups)):
+        mask = positive & (np.array(groups) == group)
+        values = np.sort(scores[mask])
+        if len(values):
+            # at most this many may fall below the threshold
+            allowed = int(np.floor((1.0 - recall) * len(values)))
+            best = min(best, float(values[allowed]) - 1e-9)
+    return max(best, 0.0)
+
+
+def _rates(
+    scores: npt.NDArray[np.float64], positive: npt.NDArray[np.bool_], groups: Sequence[str], threshold: float
+) -> dict[str, dict[str, float]]:
+    out = {}
+    g = np.array(groups)
+    for group in sorted(set(groups)):
+        pos = positive & (g == group)
+        neg = ~positive & (g == group)
+        out[group] = {
+            "recall": round(float((scores[pos] >= threshold).mean()) if pos.any() else 1.0, 3),
+            "false_alarms": round(float((scores[neg] >= threshold).mean()) if neg.any() else 0.0, 3),
+            "examples": int((g == group).sum()),
+        }
+    return out
+
+
+def ordinary_questions(bot: Bot, root: Path, label: str) -> list[Example]:
+    """The questions maintainers wrote as ordinary ones, labelled `label`: the taught
+    questions of passages, and the calibration questions. Neither danger nor a personal
+    case, in every style people write: the classifiers learn what ordinary looks like."""
+    found = [
+        Example(q, lang, label)
+        for per_lang in bot.kb.asked_as.values()
+        for lang, questions in per_lang.items()
+        for q in questions
+    ]
+    for name in ("calibration.yaml", "calibration_messy.yaml"):
+        found.extend(Example(c.question, c.language, label) for c in read_cases(root / name))
+    return found
+
+
+def train_danger(bot: Bot, root: Path, out: TextIO) -> LinearModel:
+    examples = read_examples(root / "classifiers" / "danger.yaml") + ordinary_questions(bot, root, NONE)
+    texts = [e.text for e in examples]
+    grams = ngrams.vocabulary(texts, GRAMS)
+    x = _features(bot, texts, grams)
+    y = [e.label for e in examples]
+    langs = [e.language for e in examples]
+    c = 4.0
+    probabilities, labels = _cross_validated(x, y, c)
+    danger = 1.0 - probabilities[:, labels.index(NONE)]
+    positive = np.array([label != NONE for label in y])
+    # One pair of thresholds per language (the reply's language says which): a language
+    # whose examples are harder must not lower the bar, and raise false alarms, for all.
+    thresholds: dict[str, float] = {}
+    at_emergency: dict[str, dict[str, float]] = {}
+    at_possible: dict[str, dict[str, float]] = {}
+    mask = np.array(langs)
+    for lang in sorted(set(langs)):
+        mine = mask == lang
+        emergency = _threshold_for_recall(danger[mine], positive[mine], [lang] * int(mine.sum()), RECALL)
+        possible = min(
+            emergency, _threshold_for_recall(danger[mine], positive[mine], [lang] * int(mine.sum()), POSSIBLE_RECALL)
+        )
+        thresholds[f"emergency.{lang}"] = emergency
+        thresholds[f"possible.{lang}"] = possible
+        at_emergency |= _rates(danger[mine], positive[mine], [lang] * int(mine.sum()), emergency)
+        at_possible |= _rates(danger[mine], positive[mine], [lang] * int(mine.sum()), possible)
+    # For a language without examples of its own: the most careful of them.
+    thresholds["emergency"] = min(v for k, v in thresholds.items() if k.startswith("emergency."))
+    thresholds["possible"] = min(v for k, v in thresholds.items() if k.startswith("possible."))
+    report = {
+        "examples": dict(Counter(f"{e.language}/{e.label}" for e in examples)),
+        "cross_validated_at_emergency": at_emergency,
+        "cross_validated_at_possible": at_possible,
+    }
+    model = _linear(_fit(x, y, c), _names(bot.vectors.encoder.dim, grams), thresholds, report)
+    print(f"danger: {len(examples)} examples", file=out)
+    for lang, rates in at_emergency.items():
+        print(
+            f"  {lang}: emergency at {thresholds['emergency.' + lang]:.3f}: recall {rates['recall']:.3f}, false alarms "
+            f"{rates['false_alarms']:.3f}; possible at {thresholds['possible.' + lang]:.3f} (cross-validated)",
+            file=out,
+        )
+    return model
+
+
+def train_personal(bot: Bot, root: Path, out: TextIO) -> LinearModel:
+    examples = read_examples(root / "classifiers" / "personal.yaml") + ordinary_questions(bot, root, "general")
+    texts = [e.text for e in examples]
+    grams = ngrams.vocabulary(texts, GRAMS)
+    x = _features(bot, texts, grams)
+    y = [e.label for e in examples]
+    langs = [e.language for e in examples]
+    c = 2.0
+    probabilities, labels = _cross_validated(x, y, c)
+    personal = probabilities[:, labels.index("personal")]
+    general = np.array([label != "personal" for label in y])
+    # Highest false-handoff rate allowed: the threshold above that share of general questions.
+    threshold = 1.0 - _threshold_for_recall(1.0 - personal, general, langs, 1.0 - FALSE_HANDOFFS)
+    report: dict[str, Any] = {
+        "examples": dict(Counter(f"{e.language}/{e.label}" for e in examples)),
+        "cross_validated": _rates(personal, ~general, langs, threshold),
+    }
+    model = _linear(_fit(x, y, c), _names(bot.vectors.encoder.dim, grams), {"personal": threshold}, report, "personal")
+    print(f"personal: {len(examples)} examples, handoff at {threshold:.3f}", file=out)
+    for lang, rates in report["cross_validated"].items():
+        print(
+            f"  {lang}: handoffs {rates['recall']:.3f}, false handoffs {rates['false_alarms']:.3f} (cross-validated)",
+            file=out,
+        )
+    return model
+
+
+def _gold_hit(bot: Bot, order: Sequence[int], case: Case, depth: int) -> bool:
+    golds = [normalize_quote(g).casefold() for g in case.gold]
+    passages = bot.ranker.semantic.passages
+    return any(g in normalize_quote(passages[i].quote).casefold() for i in order[:depth] for g in golds)
+
+
+def train_decision(bot: Bot, root: Path, out: TextIO) -> LinearModel:
+    cases = [*read_cases(root / "calibration.yaml"), *read_cases(root / "calibration_messy.yaml")]
+    rows, y, langs = [], [], []
+    for case in cases:
+        question = bot.vectors.of([case.question], QUESTION)[0]
+        understood = bot.ranker.search(case.question, case.language, question)
+        rows.append(understood.features)
+        y.append("answer" if case.expect == "answer" and _gold_hit(bot, understood.candidates, case, 2) else "decline")
+        langs.append(case.language)
+    x = np.array(rows)
+    c = 1.0
+    probabilities, labels = _cross_validated(x, y, c)
+    p = probabilities[:, labels.index("answer")]
+    good = np.array([label == "answer" for label in y])
+    # The threshold that maximises correct answers plus weighted correct declines.
+    candidates = np.unique(np.concatenate([p, [0.5]]))
+    value = [float((good & (p >= t)).sum() + DECLINE_WEIGHT * (~good & (p < t)).sum()) for t in candidates]
+    threshold = float(candidates[int(np.argmax(value))])
+    report: dict[str, Any] = {
+        "questions": dict(Counter(f"{c.language}/{c.expect}" for c in cases)),
+        "answerable_with_a_right_passage": int(good.sum()),
+        "cross_validated": _rates(p, good, langs, threshold),
+    }
+    model = _linear(_fit(x, y, c), FEATURES, {"answer": threshold}, report, "answer")
+    print(f"decision: {len(cases)} questions, answer at {threshold:.3f}", file=out)
+    for lang, rates in report["cross_validated"].items():
+        print(
+            f"  {lang}: right passage answered {rates['recall']:.3f}, wrong or no passage answered "
+            f"{rates['false_alarms']:.3f} (cross-validated)",
+            file=out,
+        )
+    return model
+
+
+def keep_training_vectors(bot: Bot, root: Path) -> None:
+    """Ask for the vectors of every training text, so that the artifact written next keeps them."""
+    texts = [e.text for name in ("danger", "personal") for e in read_examples(root / "classifiers" / f"{name}.yaml")]
+    texts += [c.question for name in ("calibration.yaml", "calibration_messy.yaml") for c in read_cases(root / name)]
+    bot.vectors.of(texts, QUESTION)
+
+
+NOTE = "Written by `python -m bot kb train` from the labelled data in knowledge/. Do not edit by hand."
+
+
+def train(settings: Settings, out: TextIO) -> int:
+    from bot.app import build_bot
+
+    started = time.monotonic()
+    bot = build_bot(settings)
+    root = settings.knowledge_dir
+    models = root / "models"
+    train_danger(bot, root, out).write(models / "danger.json", NOTE)
+    train_personal(bot, root, out).write(models / "personal.json", NOTE)
+    train_decision(bot, root, out).write(models / "decision.json", NOTE)
+    stored = bot.vectors.write(root / ARTIFACT)
+    print(f"{stored} vectors kept in {ARTIFACT}; trained in {time.monotonic() - started:.0f} s", file=out)
+    return 0
