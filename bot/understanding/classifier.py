@@ -55,8 +55,13 @@ class Example:
     label: str
 
 
+# libyaml's loader where PyYAML has it (its wheels do): thousands of examples are read at
+# every start, ten times faster than by the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_examples(path: Path) -> list[Example]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or []
     return [Example(str(r["text"]), str(r["lang"]), str(r["label"])) for r in raw]
 
 
