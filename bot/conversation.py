@@ -316,7 +316,7 @@ class Conversations:
             topic = self._topic_of.get(reply.citations[0].passage_id, "")
             self.store.count_answer(reply.language, topic, [c.passage_id for c in reply.citations])
         if reply.kind == "no_answer" and self.record_gaps:
-            gap = gap_form(inbound.text)
+            gap = gap_form(inbound.text, self.bot.vocabulary)
             if gap:
                 self.store.count_gap(reply.language, gap, self.clock().date())
         message = self._reply_message(reply, inbound.channel)
@@ -699,9 +699,38 @@ def _keyword(action: str, lang: str) -> str:
     return KEYWORDS["help" if action == "menu" else action][lang][0]
 
 
-def gap_form(text: str) -> str:
-    """A question as counted in the gaps: clean, lower case, one space, numbers and
-    e-mail addresses masked, at most 200 characters."""
+# A word of a question kept in the gaps is one the bot already knows; every other word
+# (a name, a street, an identifier) is kept as this mark.
+UNKNOWN_WORD = "…"
+# A question with fewer known words than this tells maintainers nothing: not counted.
+GAP_MIN_KNOWN = 2
+_GAP_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+_MASK = rf"(?:{re.escape(UNKNOWN_WORD)}|#)"
+_MASK_RUN = re.compile(rf"{_MASK}(?:[\s,./:-]*{_MASK})+")
+
+
+def gap_form(text: str, known: frozenset[str] | None = None) -> str:
+    """A question as counted in the gaps: clean, lower case, one space, e-mail addresses,
+    numbers in any grouping and (given the words the bot knows) every word it does not
+    know masked, at most 200 characters. What is kept cannot say who asked: names,
+    identifiers, dates, addresses and postal codes are words no passage, glossary entry or
+    stop word holds, or have digits. Empty when too little is left to be worth counting."""
     text = _EMAIL.sub("@", sanitize(text))
     text = _NUMBER.sub("#", text)
-    return _SPACE.sub(" ", text).strip().casefold()[:200]
+    text = _SPACE.sub(" ", text).strip().casefold()
+    if known is None:
+        return text[:200]
+    kept = 0
+
+    def mask(word: re.Match[str]) -> str:
+        nonlocal kept
+        found = word.group()
+        if any(ch.isdigit() for ch in found) or fold(found) not in known:
+            return UNKNOWN_WORD if not any(ch.isdigit() for ch in found) else "#"
+        kept += 1
+        return found
+
+    masked = _GAP_WORD.sub(mask, text)
+    # Runs of masks are one: even how many unknown words there were could tell something.
+    masked = _MASK_RUN.sub(UNKNOWN_WORD, masked)
+    return masked[:200] if kept >= GAP_MIN_KNOWN else ""

@@ -11,6 +11,7 @@ triage, retrieval and i18n modules. Never a channel library, never storage.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,7 +21,7 @@ import numpy as np
 from bot.i18n import Messages
 from bot.knowledge import KnowledgeBase, Passage
 from bot.language import Detection, LanguageIdentifier
-from bot.normalize import sanitize
+from bot.normalize import fold, sanitize
 from bot.retrieval import Result, Retriever
 from bot.triage import Models, Triage, Verdict
 from bot.understanding.classifier import Neighbours, TextClassifier, read_examples
@@ -91,6 +92,8 @@ class Bot:
     vectors: Vectors = field(init=False)
     ranker: Ranker = field(init=False)
     meta: MetaIntents = field(init=False)
+    # Every word (folded) the knowledge base says: what a question kept for maintainers may hold.
+    vocabulary: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.retriever = Retriever(self.kb)
@@ -115,6 +118,13 @@ class Bot:
             decision = DEFAULT
         self.ranker = Ranker(self.retriever, semantic, decision)
         self.meta = MetaIntents.build(self.kb.meta, self.vectors)
+        examples = [
+            e.text
+            for name in ("danger", "personal")
+            if (self.kb.root / "classifiers" / f"{name}.yaml").exists()
+            for e in read_examples(self.kb.root / "classifiers" / f"{name}.yaml")
+        ]
+        self.vocabulary = _vocabulary(self.kb, examples)
         if self.vectors.encoded_at_load:
             log.warning(
                 "%d texts of the knowledge base were not in %s and were encoded at start-up: "
@@ -335,3 +345,21 @@ class Bot:
             source_text=" ".join(passage.quote.split()),
             shown=shown,
         )
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def _vocabulary(kb: KnowledgeBase, examples: list[str]) -> frozenset[str]:
+    """The words of the passages' texts in every language, of the topics, the glossary, the
+    stop words, the taught questions, the meta-phrases and the classifiers' examples
+    (everyday words, written by maintainers, no one's name), folded."""
+    texts: list[str] = list(examples)
+    for p in kb.passages:
+        texts.extend(p.texts.values())
+    texts.extend(label for t in kb.topics.values() for label in t.labels.values())
+    texts.extend(term for e in kb.glossary for terms in e.terms.values() for term in terms)
+    texts.extend(word for words in kb.stopwords.values() for word in words)
+    texts.extend(q for per in kb.asked_as.values() for qs in per.values() for q in qs)
+    texts.extend(str(p) for per in kb.meta.values() if isinstance(per, dict) for ps in per.values() for p in ps or ())
+    return frozenset(_WORD.findall(fold(" ".join(texts))))

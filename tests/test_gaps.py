@@ -71,3 +71,47 @@ def test_gaps_are_forgotten_after_30_days(conversations: Conversations, clock: C
     conversations.purge()
     assert conversations.store.gaps(at_least=1) == []
     assert (tmp_path / DATABASE_FILE).exists()
+
+
+# Identity markers in four languages: a name, a client id, a birth date, an address and a
+# postal code, around a question the bot cannot answer.
+MARKERS = {
+    "en": (
+        "Zubayda Qaddouri, UCI 1234/5678, born 12/05/1990, 4521 rue Saint-Denis H2X 1Y4: "
+        "where can I buy a cheap winter coat?",
+        ("zubayda", "qaddouri", "1234", "5678", "1990", "4521", "denis", "h2x", "1y4"),
+    ),
+    "fr": (
+        "Je suis Marisol Vantongeren, né le 03/07/1985, j'habite 77 avenue Papineau J4K 2B8, "
+        "c'est où la meilleure poutine?",
+        ("marisol", "vantongeren", "1985", "papineau", "j4k", "2b8"),
+    ),
+    "es": (
+        "Soy Eusebio Quispeluza, mi UCI es 9988-7766, vivo en 15 calle Berri H3C 4T2, "
+        "¿dónde compro una chamarra barata?",
+        ("eusebio", "quispeluza", "9988", "7766", "berri", "h3c", "4t2"),
+    ),
+    "ar": (
+        "أنا زبيدة القدوري مواليد ١٩٩٠، رقمي ١٢٣٤٥٦٧٨، ساكنة في شارع بابينو، وين بلاقي معطف رخيص؟",
+        ("زبيده", "القدوري", "١٩٩٠", "1990", "12345678", "بابينو"),
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(MARKERS))
+def test_no_identity_marker_reaches_the_gaps_in_any_language(conversations: Conversations, language: str) -> None:
+    question, markers = MARKERS[language]
+    for n in range(3):
+        ask(conversations, question, n, sender=f"whatsapp:+1514555{n:04d}")
+    rows = conversations.store.db.conn.execute("SELECT question FROM gaps").fetchall()
+    kept = " ".join(str(r[0]) for r in rows)
+    folded = kept.casefold()
+    for marker in markers:
+        assert marker.casefold() not in folded, (marker, kept)
+
+
+def test_a_question_of_unknown_words_only_is_not_counted() -> None:
+    known = frozenset({"where", "is", "the"})
+    assert gap_form("Zubayda Qaddouri 4521", known) == ""
+    assert gap_form("where is the Qaddouri bakery", known) == "where is the …"
+    assert gap_form("where is the 4521 rue Saint-Denis", known) == "where is the …"
