@@ -233,7 +233,11 @@ def _kb(command: str, settings: Settings) -> int:
     if command == "train":
         from bot.understanding.training import train
 
-        return train(settings, sys.stdout)
+        try:
+            return train(settings, sys.stdout)
+        except ImportError as exc:  # scikit-learn: in the test lock, not in what serving needs
+            print(f"error: {exc.name} is needed to train: pip install -r requirements/test.lock", file=sys.stderr)
+            return 2
     from bot.calibration import calibrate
 
     return calibrate(settings, sys.stdout)
