@@ -178,16 +178,34 @@ def ordinary_questions(bot: Bot, root: Path, label: str) -> list[Example]:
     return found
 
 
-def train_danger(bot: Bot, root: Path, out: TextIO) -> LinearModel:
-    examples = read_examples(root / "classifiers" / "danger.yaml") + ordinary_questions(bot, root, NONE)
+@dataclass(frozen=True)
+class _Labelled:
+    """A classifier's examples as features, with their cross-validated probabilities."""
+
+    examples: list[Example]
+    grams: tuple[str, ...]
+    x: npt.NDArray[np.float64]
+    y: list[str]
+    langs: list[str]
+    probabilities: npt.NDArray[np.float64]
+    labels: list[str]
+
+
+def _labelled(bot: Bot, root: Path, name: str, ordinary: str, c: float) -> _Labelled:
+    examples = read_examples(root / "classifiers" / f"{name}.yaml") + ordinary_questions(bot, root, ordinary)
     texts = [e.text for e in examples]
     grams = ngrams.vocabulary(texts, GRAMS)
     x = _features(bot, texts, grams)
     y = [e.label for e in examples]
-    langs = [e.language for e in examples]
-    c = 4.0
     probabilities, labels = _cross_validated(x, y, c)
-    danger = 1.0 - probabilities[:, labels.index(NONE)]
+    return _Labelled(examples, grams, x, y, [e.language for e in examples], probabilities, labels)
+
+
+def train_danger(bot: Bot, root: Path, out: TextIO) -> LinearModel:
+    c = 4.0
+    data = _labelled(bot, root, "danger", NONE, c)
+    examples, grams, x, y, langs = data.examples, data.grams, data.x, data.y, data.langs
+    danger = 1.0 - data.probabilities[:, data.labels.index(NONE)]
     positive = np.array([label != NONE for label in y])
     # One pair of thresholds per language (the reply's language says which): a language
     # whose examples are harder must not lower the bar, and raise false alarms, for all.
@@ -225,15 +243,10 @@ def train_danger(bot: Bot, root: Path, out: TextIO) -> LinearModel:
 
 
 def train_personal(bot: Bot, root: Path, out: TextIO) -> LinearModel:
-    examples = read_examples(root / "classifiers" / "personal.yaml") + ordinary_questions(bot, root, "general")
-    texts = [e.text for e in examples]
-    grams = ngrams.vocabulary(texts, GRAMS)
-    x = _features(bot, texts, grams)
-    y = [e.label for e in examples]
-    langs = [e.language for e in examples]
     c = 2.0
-    probabilities, labels = _cross_validated(x, y, c)
-    personal = probabilities[:, labels.index("personal")]
+    data = _labelled(bot, root, "personal", "general", c)
+    examples, grams, x, y, langs = data.examples, data.grams, data.x, data.y, data.langs
+    personal = data.probabilities[:, data.labels.index("personal")]
     general = np.array([label != "personal" for label in y])
     # Highest false-handoff rate allowed: the threshold above that share of general questions.
     threshold = 1.0 - _threshold_for_recall(1.0 - personal, general, langs, 1.0 - FALSE_HANDOFFS)
