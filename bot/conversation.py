@@ -180,6 +180,17 @@ class Conversations:
                 return Outcome("duplicate")
             desk = self._desk
             if desk is not None and (inbound.room or desk.is_volunteer_command(inbound.text, inbound.action)):
+                # A stranger's volunteer commands count against the rate limit like any
+                # message: forty "/cases" get twenty replies and one notice, not forty.
+                stranger = not inbound.room and not desk.authorised(inbound)
+                if stranger and (limited := self._over_limit(pseudonym, now)) is not None:
+                    if not limited:
+                        return Outcome("throttled")
+                    m = self._messages(self.store.user(pseudonym), inbound.language_hint)
+                    outcome = Outcome("throttled", (info(m, self._throttled(m)),))
+                    if self._queue(inbound.channel, address, pseudonym, outcome.messages, (), today):
+                        outcome = replace(outcome, queued=True)
+                    return outcome
                 outcome, sends = self._volunteer_event(desk, inbound)
                 if self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today):
                     outcome = replace(outcome, queued=True)

@@ -260,6 +260,19 @@ def test_someone_outside_the_room_gets_not_authorised_and_nothing_else(world: Wo
     assert world.conv.store.case(case).state == "claimed"  # type: ignore[union-attr]
 
 
+def test_a_strangers_volunteer_commands_count_against_the_rate_limit(world: World) -> None:
+    stranger = 55556
+    for _ in range(40):
+        world.private(stranger, "/cases")
+    replies = [p["text"] for p in world.sent_to(stranger)]
+    limit = world.conv.rate_limit
+    assert replies[:limit] == ["Not authorised."] * limit
+    assert len(replies) == limit + 1 and replies[-1] != "Not authorised."  # one notice, then silence
+    # A listed volunteer is not limited by a stranger's flood.
+    world.private(LISTED_VOLUNTEER, "/cases")
+    assert world.sent_to(LISTED_VOLUNTEER)
+
+
 def test_forget_during_an_open_case_closes_and_erases_it(world: World) -> None:
     world.person_tg(LEGAL_EN)
     world.person_tg(button="consent:yes")
