@@ -736,8 +736,10 @@ def gap_form(text: str, known: frozenset[str] | None = None) -> str:
     def mask(word: re.Match[str]) -> str:
         nonlocal kept
         found = word.group()
-        if any(ch.isdigit() for ch in found) or fold(found) not in known:
-            return UNKNOWN_WORD if not any(ch.isdigit() for ch in found) else "#"
+        if any(ch.isdigit() for ch in found):
+            return "#"
+        if fold(found) not in known:
+            return UNKNOWN_WORD
         kept += 1
         return found
 

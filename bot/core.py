@@ -23,8 +23,8 @@ from bot.knowledge import KnowledgeBase, Passage
 from bot.language import Detection, LanguageIdentifier
 from bot.normalize import fold, sanitize
 from bot.retrieval import Result, Retriever
-from bot.triage import Models, Triage, Verdict
-from bot.understanding.classifier import Neighbours, TextClassifier, read_examples
+from bot.triage import Models, Triage
+from bot.understanding.classifier import Example, Neighbours, TextClassifier, read_examples
 from bot.understanding.encoder import ARTIFACT, QUESTION, Encoder, Vectors, e5_small
 from bot.understanding.linear import LinearModel
 from bot.understanding.meta import MetaIntents
@@ -103,13 +103,24 @@ class Bot:
         semantic = SemanticIndex.build(self.kb.usable_passages, self.kb.asked_as, self.vectors)
         models = self.kb.root / "models"
         danger, personal = (LinearModel.read(models / f"{name}.json") for name in ("danger", "personal"))
+        examples = {
+            name: read_examples(path)
+            for name in ("danger", "personal")
+            if (path := self.kb.root / "classifiers" / f"{name}.yaml").exists()
+        }
+        # What the knowledge base holds as ordinary messages: the taught questions, and the
+        # phrases that are about the bot itself ("hi", "I want to talk to a volunteer").
+        ordinary = [q for per in self.kb.asked_as.values() for qs in per.values() for q in qs]
+        ordinary += [
+            str(p) for per in self.kb.meta.values() if isinstance(per, dict) for ps in per.values() for p in ps or ()
+        ]
         self.triage = Triage.from_rules(
             self.kb.triage,
             Models(
                 TextClassifier.of(danger) if danger else None,
                 TextClassifier.of(personal) if personal else None,
-                self._neighbours("danger", "none") if danger else None,
-                self._neighbours("personal", "general") if personal else None,
+                self._neighbours(examples.get("danger"), "none", ordinary) if danger else None,
+                self._neighbours(examples.get("personal"), "general", ordinary) if personal else None,
             ),
         )
         decision = LinearModel.read(models / "decision.json") or DEFAULT
@@ -118,13 +129,7 @@ class Bot:
             decision = DEFAULT
         self.ranker = Ranker(self.retriever, semantic, decision)
         self.meta = MetaIntents.build(self.kb.meta, self.vectors)
-        examples = [
-            e.text
-            for name in ("danger", "personal")
-            if (self.kb.root / "classifiers" / f"{name}.yaml").exists()
-            for e in read_examples(self.kb.root / "classifiers" / f"{name}.yaml")
-        ]
-        self.vocabulary = _vocabulary(self.kb, examples)
+        self.vocabulary = _vocabulary(self.kb, [e.text for found in examples.values() for e in found])
         if self.vectors.encoded_at_load:
             log.warning(
                 "%d texts of the knowledge base were not in %s and were encoded at start-up: "
@@ -133,16 +138,13 @@ class Bot:
                 ARTIFACT,
             )
 
-    def _neighbours(self, name: str, ordinary: str) -> Neighbours | None:
-        """A classifier's labelled examples, and the taught questions as ordinary ones
-        (neither dangers nor personal cases), by meaning."""
-        path = self.kb.root / "classifiers" / f"{name}.yaml"
-        if not path.exists():
+    def _neighbours(self, examples: list[Example] | None, label: str, ordinary: list[str]) -> Neighbours | None:
+        """A classifier's labelled examples (those not labelled `label` call for a person),
+        and the knowledge base's ordinary messages, by meaning."""
+        if examples is None:
             return None
-        examples = read_examples(path)
-        taught = [q for per in self.kb.asked_as.values() for qs in per.values() for q in qs]
-        texts = [e.text for e in examples] + taught
-        flagged = np.array([e.label != ordinary for e in examples] + [False] * len(taught), dtype=np.bool_)
+        texts = [e.text for e in examples] + ordinary
+        flagged = np.array([e.label != label for e in examples] + [False] * len(ordinary), dtype=np.bool_)
         return Neighbours(self.vectors.of(texts, QUESTION), flagged)
 
     def handle(self, message: Incoming) -> Reply:
@@ -169,10 +171,6 @@ class Bot:
         vectors = self.vectors.encoder.encode(parts, QUESTION)
         question = vectors[0]
         verdict = self.triage.assess(text, tuple(vectors), detection.language)
-        if verdict.by_model and self.meta.exact(text):
-            # "I want to talk to a volunteer", "hi": a phrase the bot knows as what it is,
-            # which the danger model alone must not turn into an alarm (a rule still can).
-            verdict = Verdict("")
         if verdict.kind == "emergency":
             return self._emergency(m, verdict.category, preface)
         if verdict.kind == "handoff":
@@ -232,14 +230,17 @@ class Bot:
                     "only a person can weigh, so I will not guess: I give general information only, "
                     "not legal advice."
                 ),
-                m._(
-                    "A volunteer can take your question. Before anything is shared, I will tell you "
-                    "what the volunteer sees (your question, its language and a case number, nothing "
-                    "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
-                    "they say so. For a decision about your case, talk to an immigration lawyer."
-                ),
+                self._volunteer_offer(m),
                 m._("You can still ask me general questions about rules and programs."),
             ),
+        )
+
+    def _volunteer_offer(self, m: Messages) -> str:
+        return m._(
+            "A volunteer can take your question. Before anything is shared, I will tell you "
+            "what the volunteer sees (your question, its language and a case number, nothing "
+            "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
+            "they say so. For a decision about your case, talk to an immigration lawyer."
         )
 
     def _if_in_danger(self, m: Messages) -> str:
@@ -267,12 +268,7 @@ class Bot:
             m.language,
             (
                 *preface,
-                m._(
-                    "A volunteer can take your question. Before anything is shared, I will tell you "
-                    "what the volunteer sees (your question, its language and a case number, nothing "
-                    "that identifies you) and ask for your consent. Volunteers are not lawyers unless "
-                    "they say so. For a decision about your case, talk to an immigration lawyer."
-                ),
+                self._volunteer_offer(m),
             ),
         )
 

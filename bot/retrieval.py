@@ -215,8 +215,7 @@ class Retriever:
 
     def asks_figure(self, text: str, lang: str) -> bool:
         """Whether the question asks for a figure ("how many", "combien", "كم")."""
-        asks = self._indexes[lang].asks_figure
-        return asks is not None and asks.search(fold(text)) is not None
+        return _asks_figure(self._indexes[lang], fold(text))
 
     def search(self, text: str, lang: str) -> Result:
         """The passages that answer `text`, asked in `lang`."""
@@ -272,8 +271,7 @@ class Retriever:
             for s in index.entry_stems.get(eid, frozenset()):
                 weights[s] = max(weights.get(s, 0.0), EXPANSION_WEIGHT)
         scores = _weighted_scores(index, weights)
-        asks = source_index.asks_figure
-        if asks is not None and asks.search(folded):
+        if _asks_figure(source_index, folded):
             scores = np.where(index.has_figure, scores, scores * NO_FIGURE_WEIGHT)
         order = _best(scores, MAX_PASSAGES * 3)
         # What each meaningful word of the question weighs, in the order coverage sums it.
@@ -316,6 +314,10 @@ class Retriever:
                 strong += 1
         coverage = matched / total if total else 0.0
         return Hit(index.passages[i], float(score), coverage, strong, index.language, i)
+
+
+def _asks_figure(index: _Index, folded: str) -> bool:
+    return index.asks_figure is not None and index.asks_figure.search(folded) is not None
 
 
 def _entries_by_term(phrases: list[tuple[frozenset[str], frozenset[str], str]]) -> dict[str, frozenset[str]]:

@@ -9,8 +9,10 @@ Reads the message in windows of bounded length (see `windows`), and runs only ru
 `bot.rule_safety` accepts (kb check refuses the others): the time to assess a message
 grows linearly with its length, whatever it holds.
 
-The learned models (`Models`) add recall on top of the rules: a rule's match is always
-an emergency, whatever the models say.
+The learned models (`Models`) add recall on top of the rules. A rule's match stays an
+emergency, except that on a short message the danger model finds clearly ordinary it
+becomes a possible danger (the answer, with what to do if in danger first); never a
+suicide rule's.
 
 May import: the standard library, NumPy, `bot.normalize`, `bot.rule_safety` and
 `bot.understanding.classifier`.
@@ -126,7 +128,6 @@ class Verdict:
 
     kind: str
     category: str = ""
-    by_model: bool = False  # raised by the danger model alone, no rule matched
 
 
 # The danger model's categories, as the emergency reply names them: suicide adds 9-8-8;
@@ -201,7 +202,10 @@ class Triage:
         add recall: a danger they are sure of is an emergency, one they find possible is
         `possible` (the answer, with what to do if in danger first), a personal case they
         are sure of is a handoff."""
-        verdict = self._by_rules(text)
+        folded = fold(text)
+        read = windows(folded)
+        arabic = has_arabic(folded)
+        verdict = self._by_rules(read, arabic)
         danger = self.models.danger
         if not vectors or verdict.kind == "handoff":
             return verdict
@@ -219,18 +223,15 @@ class Triage:
             ):
                 return Verdict("possible", verdict.category)
             return verdict
-        folded = fold(text)
-        read = windows(folded)
-        arabic = has_arabic(folded)
         if danger is not None:
             risk, named = self._risk(danger, text, vectors)
             category = MODEL_CATEGORIES.get(named, "medical")
             placed = category in self.placed and self._elsewhere(read, arabic)
             agreed = self.models.neighbours is None or any(self.models.neighbours.agree(v) for v in vectors)
             if risk >= _threshold(danger, "emergency", language) and not placed and agreed:
-                return Verdict("emergency", category, by_model=True)
+                return Verdict("emergency", category)
             if risk >= _threshold(danger, "possible", language) and not placed:
-                verdict = Verdict("possible", category, by_model=True)
+                verdict = Verdict("possible", category)
         personal = self.models.personal
         if (
             personal is not None
@@ -245,17 +246,14 @@ class Triage:
         """How likely the message tells a danger, and which one most likely: the most
         alarming of its parts (a long message's danger may be at its end)."""
         best, named = 0.0, "medical"
-        for vector in vectors:
-            scores = danger.scores(text, vector)
+        for scores in danger.scores_each(text, vectors):
             risk = 1.0 - scores.get("none", 0.0)
             if risk >= best:
                 best, named = risk, max((c for c in scores if c != "none"), key=lambda c: scores[c])
         return best, named
 
-    def _by_rules(self, text: str) -> Verdict:
-        folded = fold(text)
-        arabic = has_arabic(folded)
-        read = windows(folded)
+    def _by_rules(self, read: tuple[str, ...], arabic: bool) -> Verdict:
+        """What the rules alone say of the message's windows."""
         told = False  # what was done to the person elsewhere: the matter of an asylum claim
         for name, rules in self.emergency:
             if rules.found(read, arabic):

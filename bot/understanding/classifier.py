@@ -14,6 +14,7 @@ ngrams.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,17 @@ class TextClassifier:
         grams = {f[len(GRAM) :]: i for i, f in enumerate(f for f in model.features if f.startswith(GRAM))}
         return cls(model, dim, grams)
 
-    def features(self, text: str, vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        return np.concatenate([vector.astype(np.float64)[: self.dim], ngrams.vector(text, self.grams)])
-
     def scores(self, text: str, vector: npt.NDArray[np.float32]) -> dict[str, float]:
-        probabilities = self.model.scores(self.features(text, vector))
-        return {c: float(p) for c, p in zip(self.model.classes, probabilities, strict=True)}
+        return self.scores_each(text, (vector,))[0]
+
+    def scores_each(self, text: str, vectors: Sequence[npt.NDArray[np.float32]]) -> list[dict[str, float]]:
+        """The scores of the text read with each of its vectors (its n-grams counted once)."""
+        grams = ngrams.vector(text, self.grams)
+        found = []
+        for vector in vectors:
+            probabilities = self.model.scores(np.concatenate([vector.astype(np.float64)[: self.dim], grams]))
+            found.append({c: float(p) for c, p in zip(self.model.classes, probabilities, strict=True)})
+        return found
 
 
 @dataclass(frozen=True)

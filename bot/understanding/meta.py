@@ -60,10 +60,6 @@ class MetaIntents:
         """Whether the question asks what someone says, wants or demands."""
         return self.views is not None and self.views.search(_plain(text)) is not None
 
-    def exact(self, text: str) -> str:
-        """The intent of a message that is one of the phrases, as written (folded)."""
-        return self.phrases.get(_plain(text), "")
-
     def intent(self, text: str, vector: npt.NDArray[np.float32]) -> str:
         """ "greeting", "help", "volunteer", or "" for a question."""
         plain = _plain(text)
