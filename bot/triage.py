@@ -12,7 +12,8 @@ grows linearly with its length, whatever it holds.
 The learned models (`Models`) add recall on top of the rules. A rule's match stays an
 emergency, except that on a short message the danger model finds clearly ordinary it
 becomes a possible danger (the answer, with what to do if in danger first); never a
-suicide rule's.
+suicide rule's. A rules' handoff stands, except where the personal model finds the message
+more clearly general than any personal case the rules caught in its training (`keep`).
 
 May import: the standard library, NumPy, `bot.normalize`, `bot.rule_safety` and
 `bot.understanding.classifier`.
@@ -199,15 +200,15 @@ class Triage:
     def assess(self, text: str, vectors: Sequence[npt.NDArray[np.float32]] = (), language: str = "") -> Verdict:
         """The rules first: a rule's match is an emergency (or a handoff). Then, given the
         vectors of the message (its beginning, and its end when it is long), the models
-        add recall: a danger they are sure of is an emergency, one they find possible is
-        `possible` (the answer, with what to do if in danger first), a personal case they
-        are sure of is a handoff."""
+        add recall: a danger they are sure of is an emergency (before any handoff), one
+        they find possible is `possible` (the answer, with what to do if in danger
+        first), a personal case they are sure of is a handoff."""
         folded = fold(text)
         read = windows(folded)
         arabic = has_arabic(folded)
         verdict = self._by_rules(read, arabic)
         danger = self.models.danger
-        if not vectors or verdict.kind == "handoff":
+        if not vectors:
             return verdict
         if verdict.kind == "emergency":
             # The model may soften a rule's alarm, never silence it, never suicide's, and
@@ -223,7 +224,11 @@ class Triage:
             ):
                 return Verdict("possible", verdict.category)
             return verdict
+        handoff = verdict.kind == "handoff"
+        verdict = Verdict("")
         if danger is not None:
+            # Before any handoff: a danger outranks a personal case ("I can't breathe, my
+            # inhaler ran out" holds a rule's words of a personal case too).
             risk, named = self._risk(danger, text, vectors)
             category = MODEL_CATEGORIES.get(named, "medical")
             placed = category in self.placed and self._elsewhere(read, arabic)
@@ -232,6 +237,12 @@ class Triage:
                 return Verdict("emergency", category)
             if risk >= _threshold(danger, "possible", language) and not placed:
                 verdict = Verdict("possible", category)
+        # The rules' words of a personal case ("my", "claim", "what do I do") in a question
+        # the personal model finds clearly general ("my cousin says the border closed in
+        # 2020, what did the minister say?") are answered; every answer ends by offering a
+        # lawyer or a volunteer for the person's own situation.
+        if handoff and not self._clearly_general(text, vectors[0]):
+            return Verdict("handoff")
         personal = self.models.personal
         if (
             personal is not None
@@ -240,6 +251,24 @@ class Triage:
         ):
             return Verdict("handoff")
         return verdict
+
+    def _clearly_general(self, text: str, vector: npt.NDArray[np.float32]) -> bool:
+        """The personal model scores the message below what any personal case the rules
+        found scored in its cross-validation (`keep`), and no personal case is among its
+        nearest labelled examples."""
+        personal = self.models.personal
+        keep = personal.model.thresholds.get("keep") if personal is not None else None
+        return (
+            personal is not None
+            and keep is not None
+            and personal.scores(text, vector)["personal"] < keep
+            and (self.models.personal_neighbours is None or not self.models.personal_neighbours.agree(vector))
+        )
+
+    def rules_say(self, text: str) -> Verdict:
+        """What the rules alone say of a message (the models' training asks it)."""
+        folded = fold(text)
+        return self._by_rules(windows(folded), has_arabic(folded))
 
     @staticmethod
     def _risk(danger: TextClassifier, text: str, vectors: Sequence[npt.NDArray[np.float32]]) -> tuple[float, str]:

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from bot.app import build_bot
 from bot.core import Bot, Incoming, Reply
 from bot.settings import Settings
+from bot.triage import Triage, Verdict
 from bot.understanding import ngrams
 from bot.understanding.classifier import TextClassifier
 from bot.understanding.encoder import ARTIFACT, PASSAGE, QUESTION, Encoder, Vectors, e5_small, key
@@ -252,3 +254,50 @@ def test_a_knowledge_base_without_models_still_answers_with_the_rules_alone(tmp_
     assert bot.triage.models.danger is None
     assert bot.handle(Incoming("he has a knife and he is hitting me")).kind == "emergency"
     assert bot.handle(Incoming("how long is the gaza visa valid")).kind in ("answer", "no_answer")
+
+
+# -- the personal model and the rules' handoffs ----------------------------------------
+
+
+def test_a_danger_the_model_is_sure_of_outranks_a_rules_handoff(bot: Bot) -> None:
+    # The rules' words of a personal case ("se me acabo" as a permit running out) and no
+    # emergency rule of these rules (the shipped ones name "no puedo respirar" since).
+    message = "no puedo respirar, se me acabo el inhalador"
+    rules = yaml.safe_load((ROOT / "knowledge" / "triage.yaml").read_text(encoding="utf-8"))
+    rules["emergency"]["medical"]["es"] = [r for r in rules["emergency"]["medical"]["es"] if "respira" not in r]
+    triage = Triage.from_rules(rules, bot.triage.models)
+    assert triage.rules_say(message).kind == "handoff"
+    question = bot.vectors.of([message], QUESTION)[0]
+    assert triage.assess(message, [question], "es") == Verdict("emergency", "medical")
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("i keep seeing videos saying canada will deport everyone after the election, what is the actual policy?", "en"),
+        ("mi tio dice que canada le va a dar la residencia a todos los que llevan 5 años sin papeles, es cierto?", "es"),
+        ("my neighbour says they are deporting refused people faster now, what has the government said?", "en"),
+    ],
+)
+def test_a_general_question_in_a_personal_cases_words_is_answered(bot: Bot, message: str, language: str) -> None:
+    assert bot.triage.rules_say(message).kind == "handoff"  # the rules alone would hand it to a person
+    question = bot.vectors.of([message], QUESTION)[0]
+    personal = bot.triage.models.personal
+    assert personal is not None
+    assert personal.scores(message, question)["personal"] < personal.model.thresholds["keep"]
+    assert bot.triage.assess(message, [question], language).kind != "handoff"
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("my refugee claim was refused last week, what do i do now", "en"),
+        ("me rechazaron la solicitud de asilo y tengo que salir del pais, que hago?", "es"),
+        ("رفضوا طلب اللجوء تبعي وبدهم يرحلوني، شو لازم اعمل؟", "ar"),
+        ("mon permis de travail a expire le mois passe, est-ce que je peux continuer a travailler?", "fr"),
+    ],
+)
+def test_a_personal_case_still_goes_to_a_person(bot: Bot, message: str, language: str) -> None:
+    question = bot.vectors.of([message], QUESTION)[0]
+    assert bot.triage.assess(message, [question], language).kind == "handoff"
+    assert bot.handle(Incoming(message)).kind == "handoff"

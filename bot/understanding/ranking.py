@@ -75,10 +75,13 @@ class Ranker:
     def __post_init__(self) -> None:
         self._position = {p.id: i for i, p in enumerate(self.semantic.passages)}
 
-    def search(self, text: str, lang: str, question: Matrix, asks_view: bool = False) -> Understood:
+    def search(
+        self, text: str, lang: str, question: Matrix, asks_view: bool = False, hide: npt.NDArray[np.bool_] | None = None
+    ) -> Understood:
         """`asks_view`: the question asks what someone says or demands, so a view may
-        answer first; otherwise a fact nearly as close leads."""
-        meaning = self.semantic.meaning(question)
+        answer first; otherwise a fact nearly as close leads. `hide`: taught questions
+        left out (see `SemanticIndex.meaning`)."""
+        meaning = self.semantic.meaning(question, hide)
         words = self.retriever.search(text, lang)
         fused = meaning.combined.copy()
         word_hits = [h for h in words.hits if h.passage.id in self._position]

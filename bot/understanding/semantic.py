@@ -42,6 +42,7 @@ class SemanticIndex:
     text_owner: npt.NDArray[np.intp]
     examples: Matrix
     example_owner: npt.NDArray[np.intp]
+    example_texts: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -66,12 +67,18 @@ class SemanticIndex:
             np.array(text_owner, dtype=np.intp),
             vectors.of(examples, QUESTION),
             np.array(example_owner, dtype=np.intp),
+            tuple(examples),
         )
 
-    def meaning(self, question: Matrix) -> Meaning:
+    def meaning(self, question: Matrix, hide: npt.NDArray[np.bool_] | None = None) -> Meaning:
+        """`hide`: taught questions to leave out (training measures a question as if
+        nobody had taught its near copies)."""
         n = len(self.passages)
         texts = _best_by_owner(self.texts @ question, self.text_owner, n)
-        examples = _best_by_owner(self.examples @ question, self.example_owner, n)
+        similarities = self.examples @ question
+        if hide is not None:
+            similarities = np.where(hide, np.float32(-1.0), similarities)
+        examples = _best_by_owner(similarities, self.example_owner, n)
         # A passage nobody has taught a question yet counts its text score alone: one just
         # added by a maintainer answers from the start (`UNTAUGHT` would lower it).
         combined = np.where(examples > -1.0, (texts + examples) / 2.0, texts - UNTAUGHT)
