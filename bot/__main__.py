@@ -79,7 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "kb":
         return _kb(args.kb_command, settings)
     if args.command == "serve":
-        return _serve(settings, args.host, args.port, args.polling)
+        from bot.keys import PepperError
+
+        try:
+            return _serve(settings, args.host, args.port, args.polling)
+        except PepperError as exc:  # a pepper file others can read: refused, said plainly
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
     from bot.app import build_bot
     from bot.core import Incoming

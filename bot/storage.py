@@ -27,6 +27,8 @@ May import: the standard library and sqlite-utils.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -254,6 +256,24 @@ class Purged:
     cases: int = 0
 
 
+def _private_files(data_dir: Path) -> Path:
+    """The database file's path, with the folder (0700 when created here) and the database
+    and its WAL and shared-memory files (0600) readable by their owner only: pseudonyms and
+    sealed values are no one else's business. Files left readable by an older version are
+    tightened."""
+    if not data_dir.exists():
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
+    database = data_dir / DATABASE_FILE
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for path in (database, data_dir / (DATABASE_FILE + "-wal"), data_dir / (DATABASE_FILE + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+    return database
+
+
 class Store:
     """The database. One connection, used from one thread at a time (the event loop)."""
 
@@ -268,15 +288,15 @@ class Store:
         if data_dir is None:
             conn = sqlite3.connect(":memory:", check_same_thread=False)
         else:
-            data_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                str(data_dir / DATABASE_FILE), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                str(_private_files(data_dir)), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Deleted rows are overwritten with zeros, not left in free pages for anyone to read.
         conn.execute("PRAGMA secure_delete = ON")
         db = Database(conn)
         if data_dir is not None:
+            # SQLite gives the WAL and shared-memory files the database file's mode (0600).
             db.enable_wal()
             # In WAL mode NORMAL loses nothing when the process is killed; only a power
             # cut can lose the last commits.
