@@ -1,8 +1,8 @@
 """The web server: one Starlette application for both channels, served by uvicorn.
 
-Owns the routes (`POST /telegram`, `POST /whatsapp`, `GET /healthz`), the 64 KB body
-limit (413 before anything is parsed), switching each channel on only when its
-credentials are set (one log line when it is off), the background work (delivery
+Owns the routes (`POST /telegram`, `POST /whatsapp`, `GET /healthz`), the body limits
+(64 KB; 1 MB for WhatsApp, whose messages can be long; 413 before anything is parsed),
+switching each channel on only when its credentials are set (one log line when it is off), the background work (delivery
 retries, polling, the retention purge at start-up and daily), and keeping libraries'
 logs free of tokens, chat ids and message text.
 
@@ -39,6 +39,12 @@ from bot.whatsapp import WhatsAppChannel, WhatsAppSender
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+# A WhatsApp message can be far longer than a Telegram one (Twilio documents 1,600
+# characters for a Message body, WhatsApp 4,096 for the text of a business message, and
+# people paste more): Twilio's form of even 65,536 four-byte characters, every byte
+# percent-encoded, is under this. A longer message gets the "your message is long"
+# reply; a body above this is refused with 413 before anything is read into the bot.
+WHATSAPP_MAX_BODY = 1024 * 1024
 PURGE_EVERY = 24 * 60 * 60.0
 REMIND_EVERY = 60.0
 # Messages that could not leave (and what a crash left in the outbox) are retried this often.
@@ -250,7 +256,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.channels = found
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit, limit=MAX_BODY, limits={"/whatsapp": WHATSAPP_MAX_BODY})
     return app
 
 
@@ -286,21 +292,24 @@ async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
 
 
 class BodyLimit:
-    """413 for a body over `limit` bytes: at once from Content-Length, or as soon as a
-    streamed body passes the limit; the application never sees such a body."""
+    """413 for a body over `limit` bytes (or the limit of its path in `limits`): at once
+    from Content-Length, or as soon as a streamed body passes the limit; the application
+    never sees such a body."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.limits = limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.limit)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = True
                 if too_big:
@@ -314,7 +323,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise _TooLarge
             return message
 

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import os
 import stat
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import uvicorn
+from starlette.testclient import TestClient
 
 from bot.__main__ import main
 from bot.app import build_conversations
-from bot.conversation import TELEGRAM, Inbound
+from bot.conversation import TELEGRAM, Conversations, Inbound
 from bot.core import Bot
 from bot.keys import PEPPER_FILE, PepperError, load_keys
+from bot.server import WHATSAPP_MAX_BODY, create_app
 from bot.storage import DATABASE_FILE, Store
-from tests.conftest import channel_settings
+from tests.conftest import TELEGRAM_SECRET, channel_settings, signed_whatsapp, whatsapp_form
 
 
 @pytest.fixture
@@ -102,3 +106,55 @@ def test_serve_with_a_readable_pepper_says_so_and_stops_without_a_traceback(
     assert err.startswith("error: the pepper file") and "can be read by others (mode 644)" in err
     assert "BOT_PEPPER" in err and "Traceback" not in err
     assert "a-pepper-beside" not in err
+
+
+# -- item 11: a long genuine WhatsApp message is read ----------------------------------
+
+LONG_NOTICE = "Your message is long, so I read its beginning. Short questions get the best answers."
+# A person's story, pasted whole, with the question at its start: 14,527 Arabic
+# characters, 73,562 bytes once form-encoded (each letter is two UTF-8 bytes, six encoded).
+ARABIC_STORY = (
+    "ما هو برنامج الصحة الفيدرالي المؤقت؟ " + "وصلت إلى كندا مع عائلتي في الشتاء الماضي وننتظر جلسة الاستماع. " * 230
+)
+
+
+@pytest.fixture
+def app_client(conversations: Conversations, tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(channel_settings(tmp_path), conversations, background=False)
+    with TestClient(app) as client:
+        yield client
+
+
+def twiml_messages(twiml: str) -> list[str]:
+    return [m.text or "" for m in ET.fromstring(twiml).iter("Message")]
+
+
+def test_a_14000_character_arabic_message_gets_the_long_message_reply_not_413(
+    app_client: TestClient, bot: Bot
+) -> None:
+    form = whatsapp_form("SMlong-story", ARABIC_STORY)
+    encoded = len(urlencode(form).encode())
+    assert len(ARABIC_STORY) > 14_000 and encoded > 64 * 1024  # over the 64 KB of before
+    response = app_client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
+    assert response.status_code == 200
+    reply = "\n".join(twiml_messages(response.text))
+    assert bot.catalogs["ar"]._(LONG_NOTICE) in reply
+    assert bot.catalogs["ar"]._(LONG_NOTICE) != LONG_NOTICE  # in Arabic, not in English
+
+
+def test_a_body_above_the_hard_bound_is_refused_before_it_is_read(
+    app_client: TestClient, conversations: Conversations
+) -> None:
+    form = whatsapp_form("SMabuse", "x" * (WHATSAPP_MAX_BODY + 1))
+    assert app_client.post("/whatsapp", data=form, headers=signed_whatsapp(form)).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: refused as soon as it passes the bound
+        for _ in range(WHATSAPP_MAX_BODY // 65536 + 2):
+            yield b"x" * 65536
+
+    assert app_client.post("/whatsapp", content=chunks(), headers={"X-Twilio-Signature": "x"}).status_code == 413
+    assert conversations.store.counts()["events"] == 0
+    # Telegram's updates keep the small bound: a message there is at most 4,096 characters.
+    big = b"{" + b" " * (65 * 1024) + b"}"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    assert app_client.post("/telegram", content=big, headers=headers).status_code == 413
