@@ -10,6 +10,9 @@ What is kept is deliberately little; see the privacy section of the README:
 - `events`: keyed hashes of processed update ids / MessageSids, so that nothing is
   answered twice; not linked to any user; kept two days.
 - `outbox`: replies accepted but not yet delivered (Telegram), sealed; deleted once sent.
+- `unsent_replies`: a reply that leaves in the HTTP response (WhatsApp), sealed, from
+  the moment its event is recorded until the response has left, so that a crash in
+  between does not lose it; kept two days at most.
 - `passage_feedback`: thumbs up and down per passage, with no user.
 - `consents`: a question waiting for the person's yes or no to a volunteer, sealed;
   kept one day at most.
@@ -156,6 +159,17 @@ def m004_usage(db: Database) -> None:
     db.table("answer_counts").create(
         {"language": str, "topic": str, "count": int}, pk=("language", "topic"), not_null={"count"}
     )
+
+
+@migrations()
+def m005_unsent_replies(db: Database) -> None:
+    # A reply that goes back in the HTTP response (WhatsApp's TwiML), sealed, from the
+    # moment its event is recorded until the response has left: a crash in between leaves
+    # it here for the platform's retry of the same event. Keyed by the event's keyed hash.
+    db.table("unsent_replies").create(
+        {"key": str, "thread": str, "sealed": bytes, "day": str}, pk="key", not_null={"thread", "sealed", "day"}
+    )
+    db.table("unsent_replies").create_index(["thread"])
 
 
 @dataclass(frozen=True)
@@ -335,6 +349,21 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def keep_reply(self, event_key: str, thread: str, sealed: bytes, day: date) -> None:
+        """The reply to an event that leaves in the HTTP response, kept until it has left."""
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO unsent_replies (key, thread, sealed, day) VALUES (?, ?, ?, ?)",
+            (event_key, thread, sealed, day.isoformat()),
+        )
+
+    def unsent_reply(self, event_key: str) -> bytes | None:
+        row = self.db.conn.execute("SELECT sealed FROM unsent_replies WHERE key = ?", (event_key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def reply_sent(self, event_key: str) -> None:
+        with self.transaction():
+            self.db.conn.execute("DELETE FROM unsent_replies WHERE key = ?", (event_key,))
+
     # -- users -------------------------------------------------------------------------
 
     def user(self, pseudonym: str) -> User | None:
@@ -372,6 +401,7 @@ class Store:
         conn = self.db.conn
         conn.execute("DELETE FROM users WHERE pseudonym = ?", (pseudonym,))
         conn.execute("DELETE FROM outbox WHERE thread = ?", (pseudonym,))
+        conn.execute("DELETE FROM unsent_replies WHERE thread = ?", (pseudonym,))
         conn.execute("DELETE FROM consents WHERE pseudonym = ?", (pseudonym,))
         cases = [row[0] for row in conn.execute("SELECT id FROM cases WHERE pseudonym = ?", (pseudonym,))]
         self._delete_cases(cases)
@@ -621,6 +651,7 @@ class Store:
             users = conn.execute("DELETE FROM users WHERE last_day < ?", (users_before.isoformat(),)).rowcount
             events = conn.execute("DELETE FROM events WHERE day < ?", (events_before.isoformat(),)).rowcount
             outbox = conn.execute("DELETE FROM outbox WHERE day < ?", (outbox_before.isoformat(),)).rowcount
+            conn.execute("DELETE FROM unsent_replies WHERE day < ?", (outbox_before.isoformat(),))
             conn.execute("DELETE FROM consents WHERE at < ?", (consents_before.isoformat(),))
             conn.execute("DELETE FROM gaps WHERE last_day < ?", (gaps_before.isoformat(),))
             old = [

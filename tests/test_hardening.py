@@ -10,7 +10,9 @@ the real objects and `python -m bot serve` as a real process on loopback:
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import stat
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -19,16 +21,17 @@ from urllib.parse import urlencode
 
 import pytest
 import uvicorn
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from bot.__main__ import main
 from bot.app import build_conversations
-from bot.conversation import TELEGRAM, Conversations, Inbound
+from bot.conversation import TELEGRAM, WHATSAPP, Conversations, Inbound
 from bot.core import Bot
 from bot.keys import PEPPER_FILE, PepperError, load_keys
 from bot.server import WHATSAPP_MAX_BODY, create_app
 from bot.storage import DATABASE_FILE, Store
-from tests.conftest import TELEGRAM_SECRET, channel_settings, signed_whatsapp, whatsapp_form
+from tests.conftest import TELEGRAM_SECRET, Clock, channel_settings, signed_whatsapp, whatsapp_form
 
 
 @pytest.fixture
@@ -158,3 +161,121 @@ def test_a_body_above_the_hard_bound_is_refused_before_it_is_read(
     big = b"{" + b" " * (65 * 1024) + b"}"
     headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
     assert app_client.post("/telegram", content=big, headers=headers).status_code == 413
+
+
+# -- item 8: a WhatsApp reply recorded but never sent ------------------------------------
+
+
+class ProcessDied(BaseException):
+    """The process ends where this is raised: nothing after it runs (a kill -9)."""
+
+
+def post_and_die_before_the_response_leaves(app: Starlette, form: dict[str, str]) -> None:
+    """Twilio's request reaches the application, which records the message and its reply;
+    the process dies as the response starts to leave, so Twilio gets nothing."""
+    body = urlencode(form).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "https",
+        "path": "/whatsapp",
+        "raw_path": b"/whatsapp",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bot.example.org"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-twilio-signature", signed_whatsapp(form)["X-Twilio-Signature"].encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8080),
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        raise ProcessDied
+
+    with pytest.raises(ProcessDied):
+        asyncio.run(app(scope, receive, send))
+
+
+def test_twilios_retry_of_a_message_whose_reply_never_left_gets_that_reply(bot: Bot, tmp_path: Path) -> None:
+    settings = channel_settings(tmp_path / "data")
+    form = whatsapp_form("SMcrash-between", "What is the IFHP?")
+    before = build_conversations(settings, bot)
+    post_and_die_before_the_response_leaves(create_app(settings, before, background=False), form)
+    assert before.store.counts()["events"] == 1  # recorded: a retry is a redelivery
+    before.store.close()
+
+    after = build_conversations(settings, bot)  # the restarted process
+    with TestClient(create_app(settings, after, background=False)) as client:
+        retry = client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
+        assert retry.status_code == 200
+        reply = "\n".join(twiml_messages(retry.text))
+        assert "Interim Federal Health Program" in reply and "[1]" in reply
+        # The reply left with that response: a later retry is a plain duplicate.
+        again = client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
+        assert again.status_code == 200 and twiml_messages(again.text) == []
+    assert after.store.counts()["events"] == 1
+    assert after.store.db.conn.execute("SELECT count(*) FROM unsent_replies").fetchone()[0] == 0
+    after.store.close()
+
+
+def test_a_reply_that_left_is_not_kept_and_a_duplicate_gets_nothing(
+    app_client: TestClient, conversations: Conversations
+) -> None:
+    form = whatsapp_form("SMsent", "¿Qué es el Programa Federal de Salud Interino?")
+    first = app_client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
+    assert twiml_messages(first.text)
+    assert conversations.store.db.conn.execute("SELECT count(*) FROM unsent_replies").fetchone()[0] == 0
+    second = app_client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
+    assert twiml_messages(second.text) == []
+
+
+def test_a_reply_kept_for_a_retry_goes_with_forget_and_with_the_purge(bot: Bot, tmp_path: Path, clock: Clock) -> None:
+    settings = channel_settings(tmp_path / "data")
+    conversations = build_conversations(settings, bot, now=clock)
+    app = create_app(settings, conversations, background=False)
+    for n, person in enumerate(("whatsapp:+15145550101", "whatsapp:+15145550102")):
+        form = whatsapp_form(f"SMkept{n}", "What is the IFHP?", sender=person)
+        post_and_die_before_the_response_leaves(app, form)
+    kept = conversations.store.db.conn.execute
+
+    def count() -> int:
+        return int(kept("SELECT count(*) FROM unsent_replies").fetchone()[0])
+
+    assert count() == 2
+    conversations.receive(Inbound(WHATSAPP, "whatsapp:+15145550101", "SMforget", "/forget"), until_sent=True)
+    assert count() == 2 - 1 + 1  # the first person's is gone; the erasure's own confirmation waits
+    assert kept("SELECT count(*) FROM unsent_replies WHERE thread = ?", (
+        conversations.keys.pseudonym(WHATSAPP, "whatsapp:+15145550101"),)).fetchone()[0] == 0
+    clock.advance(days=3)
+    conversations.purge()
+    assert count() == 0
+    conversations.store.close()
+
+
+def test_a_database_busy_when_the_reply_has_left_keeps_it_until_the_purge_and_logs_no_text(
+    conversations: Conversations, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(channel_settings(tmp_path), conversations, background=False)
+    channel = app.state.channels.whatsapp
+    event = Inbound(WHATSAPP, "whatsapp:+15145550123", "SMbusy", "What is the IFHP?")
+    outcome = conversations.receive(event, until_sent=True)
+    other = sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
+    try:
+        asyncio.run(channel._after(event, outcome))
+    finally:
+        other.rollback()
+        other.close()
+    assert "database busy" in caplog.text and "IFHP" not in caplog.text
+    assert conversations.store.unsent_reply(conversations.keys.event_key(WHATSAPP, "SMbusy")) is not None
+    # This process still knows the reply left: a retry now is not answered twice.
+    assert conversations.receive(event, until_sent=True).status == "duplicate"
