@@ -54,6 +54,8 @@ class FakeTelegram:
 
     def __init__(self) -> None:
         self.down = False
+        # Seconds sendMessage takes to answer once Telegram has it (the real API can take 100 ms).
+        self.delay = 0.0
         self.calls: list[tuple[str, dict[str, Any], int]] = []
         self.lock = threading.Lock()
         fake = self
@@ -66,6 +68,8 @@ class FakeTelegram:
                 status = 502 if fake.down and method == "sendMessage" else 200
                 with fake.lock:
                     fake.calls.append((method, params, status))
+                if method == "sendMessage" and fake.delay:
+                    time.sleep(fake.delay)
                 result: object = True
                 if method == "sendMessage":
                     result = {"message_id": len(fake.calls), "date": 0, "chat": {"id": 1, "type": "private"}}

@@ -14,11 +14,14 @@ import asyncio
 import os
 import sqlite3
 import stat
+import time
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -31,7 +34,15 @@ from bot.core import Bot
 from bot.keys import PEPPER_FILE, PepperError, load_keys
 from bot.server import WHATSAPP_MAX_BODY, create_app
 from bot.storage import DATABASE_FILE, Store
-from tests.conftest import TELEGRAM_SECRET, Clock, channel_settings, signed_whatsapp, whatsapp_form
+from tests.conftest import (
+    TELEGRAM_SECRET,
+    Clock,
+    channel_settings,
+    signed_whatsapp,
+    telegram_update,
+    whatsapp_form,
+)
+from tests.serving import SECRET, FakeTelegram, Server, wait_for
 
 
 @pytest.fixture
@@ -132,9 +143,7 @@ def twiml_messages(twiml: str) -> list[str]:
     return [m.text or "" for m in ET.fromstring(twiml).iter("Message")]
 
 
-def test_a_14000_character_arabic_message_gets_the_long_message_reply_not_413(
-    app_client: TestClient, bot: Bot
-) -> None:
+def test_a_14000_character_arabic_message_gets_the_long_message_reply_not_413(app_client: TestClient, bot: Bot) -> None:
     form = whatsapp_form("SMlong-story", ARABIC_STORY)
     encoded = len(urlencode(form).encode())
     assert len(ARABIC_STORY) > 14_000 and encoded > 64 * 1024  # over the 64 KB of before
@@ -252,8 +261,13 @@ def test_a_reply_kept_for_a_retry_goes_with_forget_and_with_the_purge(bot: Bot, 
     assert count() == 2
     conversations.receive(Inbound(WHATSAPP, "whatsapp:+15145550101", "SMforget", "/forget"), until_sent=True)
     assert count() == 2 - 1 + 1  # the first person's is gone; the erasure's own confirmation waits
-    assert kept("SELECT count(*) FROM unsent_replies WHERE thread = ?", (
-        conversations.keys.pseudonym(WHATSAPP, "whatsapp:+15145550101"),)).fetchone()[0] == 0
+    assert (
+        kept(
+            "SELECT count(*) FROM unsent_replies WHERE thread = ?",
+            (conversations.keys.pseudonym(WHATSAPP, "whatsapp:+15145550101"),),
+        ).fetchone()[0]
+        == 0
+    )
     clock.advance(days=3)
     conversations.purge()
     assert count() == 0
@@ -279,3 +293,50 @@ def test_a_database_busy_when_the_reply_has_left_keeps_it_until_the_purge_and_lo
     assert conversations.store.unsent_reply(conversations.keys.event_key(WHATSAPP, "SMbusy")) is not None
     # This process still knows the reply left: a retry now is not answered twice.
     assert conversations.receive(event, until_sent=True).status == "duplicate"
+
+
+# -- item 9: Telegram replies doubled by a kill -9 -----------------------------------------
+
+
+@pytest.fixture
+def slow_telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram()
+    fake.delay = 0.1  # the Bot API answers after 100 ms, as the real one can
+    yield fake
+    fake.server.shutdown()
+
+
+def post_at_once(url: str, updates: list[dict[str, object]]) -> list[int]:
+    async def flood() -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            responses = await asyncio.gather(*(client.post("/telegram", json=u, headers=SECRET) for u in updates))
+        return [r.status_code for r in responses]
+
+    return asyncio.run(flood())
+
+
+def test_a_kill_9_while_eight_replies_are_in_flight_doubles_at_most_one_piece(
+    tmp_path: Path, slow_telegram: FakeTelegram
+) -> None:
+    people = [888001 + n for n in range(8)]
+    server = Server(tmp_path, slow_telegram)
+    server.start()
+    try:
+        updates = [telegram_update(n + 1, "What is the IFHP?", user_id=p) for n, p in enumerate(people)]
+        assert post_at_once(server.url, updates) == [200] * 8  # acknowledged: never redelivered
+        wait_for(lambda: slow_telegram.attempts() >= 1, 20)
+        server.kill()  # replies on their way to Telegram, their arrival not yet recorded
+        sent_before = slow_telegram.attempts()
+        server.start()
+        wait_for(lambda: all(slow_telegram.delivered(p) for p in people), 60)
+        time.sleep(2)  # a second copy would show up here
+    finally:
+        server.stop()
+    pieces = Counter(
+        (str(params.get("chat_id")), str(params.get("text")))
+        for m, params, _ in slow_telegram.calls
+        if m == "sendMessage"
+    )
+    doubled = sum(n - 1 for n in pieces.values())
+    assert sent_before >= 1 and len(pieces) >= 8
+    assert doubled <= 1, f"{doubled} pieces sent twice"
