@@ -107,13 +107,15 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     import uvicorn
 
     from bot.app import build_conversations, rebuild_bot
-    from bot.server import configure_logging, create_app
+    from bot.server import configure_logging, create_app, uvicorn_options
 
     configure_logging(settings.log_level)
     app = create_app(settings, build_conversations(settings), polling=polling, rebuild=lambda: rebuild_bot(settings))
     # uvicorn's access log would record callers' addresses: off. Its other logs go
     # through the configuration above.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True, **uvicorn_options(settings)
+    )
     return 0
 
 

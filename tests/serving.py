@@ -116,6 +116,9 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.output = ""
+        # More settings for the process, and what to run in it before the server (limits).
+        self.env: dict[str, str] = {}
+        self.preexec: Callable[[], None] | None = None
 
     def start(self) -> None:
         with socket.socket() as s:
@@ -132,6 +135,7 @@ class Server:
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "TWILIO_WHATSAPP_FROM": "whatsapp:+10000000000",
             "PUBLIC_BASE_URL": PUBLIC_URL,
+            **self.env,
         }
         env.pop("BOT_PEPPER", None)
         self.process = subprocess.Popen(
@@ -140,6 +144,7 @@ class Server:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=self.preexec,
         )
         self.url = f"http://127.0.0.1:{port}"
         wait_for(lambda: self._up(), 30)

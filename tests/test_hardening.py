@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
+import socket
 import sqlite3
 import stat
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -32,7 +35,8 @@ from bot.app import build_conversations
 from bot.conversation import TELEGRAM, WHATSAPP, Conversations, Inbound
 from bot.core import Bot
 from bot.keys import PEPPER_FILE, PepperError, load_keys
-from bot.server import WHATSAPP_MAX_BODY, create_app
+from bot.server import WHATSAPP_MAX_BODY, create_app, max_connections
+from bot.settings import Settings, SettingsError
 from bot.storage import DATABASE_FILE, Store
 from tests.conftest import (
     TELEGRAM_SECRET,
@@ -340,3 +344,155 @@ def test_a_kill_9_while_eight_replies_are_in_flight_doubles_at_most_one_piece(
     doubled = sum(n - 1 for n in pieces.values())
     assert sent_before >= 1 and len(pieces) >= 8
     assert doubled <= 1, f"{doubled} pieces sent twice"
+
+
+# -- item 3: what one request and one caller may cost the server -------------------------
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def host_port(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def read_status(sock: socket.socket) -> int | None:
+    """The status of what the server answered on `sock`, or None when it only closed it."""
+    sock.settimeout(15)
+    try:
+        data = sock.recv(4096)
+    except (ConnectionResetError, TimeoutError):
+        return None
+    return int(data.split()[1]) if data.startswith(b"HTTP/1.1 ") else None
+
+
+@pytest.fixture(scope="module")
+def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server with short read timeouts, so that the tests need not wait long."""
+    telegram = FakeTelegram()
+    server = Server(tmp_path_factory.mktemp("bounded"), telegram)
+    server.env = {"BOT_HEADER_TIMEOUT": "2", "BOT_BODY_TIMEOUT": "2"}
+    server.start()
+    yield server
+    server.stop()
+    telegram.server.shutdown()
+
+
+def test_eight_connections_sending_40_mb_header_lines_do_not_grow_the_server(bounded: Server) -> None:
+    assert bounded.process is not None
+    pid = bounded.process.pid
+    before = rss_mb(pid)
+    peak = before
+    statuses: list[int | None] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_mb(pid))
+            time.sleep(0.02)
+
+    def attack() -> None:
+        with socket.create_connection(host_port(bounded.url)) as sock:
+            chunk = b"a" * (1024 * 1024)
+            try:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nX-Filler: ")
+                for _ in range(40):
+                    sock.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            statuses.append(read_status(sock))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    attackers = [threading.Thread(target=attack) for _ in range(8)]
+    for t in attackers:
+        t.start()
+    for t in attackers:
+        t.join()
+    done.set()
+    watcher.join()
+    print(f"\nRSS {before:.0f} MB before, {peak:.0f} MB at most during 8 x 40 MB header lines; answers {statuses}")
+    assert peak - before < 32, f"{before:.0f} -> {peak:.0f} MB"
+    assert all(s in (431, None) for s in statuses)  # refused, never served
+    assert httpx.get(f"{bounded.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_head_or_a_body_that_does_not_arrive_in_time_is_refused_with_408(bounded: Server) -> None:
+    with socket.create_connection(host_port(bounded.url)) as slow_head:
+        slow_head.sendall(b"POST /telegram HTTP/1.1\r\nHost: bot\r\n")
+        started = time.monotonic()
+        assert read_status(slow_head) == 408
+        assert 1.5 < time.monotonic() - started < 10
+    with socket.create_connection(host_port(bounded.url)) as slow_body:
+        head = f"POST /telegram HTTP/1.1\r\nHost: bot\r\nX-Telegram-Bot-Api-Secret-Token: {TELEGRAM_SECRET}\r\n"
+        slow_body.sendall(head.encode() + b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{")
+        assert read_status(slow_body) == 408
+    # A connection that sends nothing at all is closed too.
+    with socket.create_connection(host_port(bounded.url)) as silent:
+        assert read_status(silent) == 408
+
+
+def test_clients_that_leave_in_the_middle_of_a_body_leave_no_traceback(bounded: Server) -> None:
+    for _ in range(5):
+        with socket.create_connection(host_port(bounded.url)) as sock:
+            head = "POST /whatsapp HTTP/1.1\r\nHost: bot\r\nX-Twilio-Signature: c2lnbmF0dXJl\r\n"
+            sock.sendall(head.encode() + b"Content-Type: application/x-www-form-urlencoded\r\n")
+            sock.sendall(b"Content-Length: 5000\r\n\r\nBody=" + b"x" * 1000)
+            time.sleep(0.2)
+    time.sleep(0.5)
+    assert httpx.get(f"{bounded.url}/healthz", timeout=10).status_code == 200
+    bounded.stop()
+    assert "Traceback" not in bounded.output and "Exception in ASGI application" not in bounded.output
+    assert "a client left before its request was read" in bounded.output
+
+
+def limit_files_to_256() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+
+def test_300_slow_header_connections_against_a_256_file_limit_leave_room_for_a_genuine_request(
+    tmp_path: Path,
+) -> None:
+    telegram = FakeTelegram()
+    server = Server(tmp_path, telegram)
+    server.preexec = limit_files_to_256
+    server.start()
+    slow: list[socket.socket] = []
+    try:
+        for _ in range(300):
+            sock = socket.create_connection(host_port(server.url))
+            sock.sendall(b"POST /telegram HTTP/1.1\r\nHost: bot\r\nX-Slow: ")
+            slow.append(sock)
+        time.sleep(1)
+        started = time.monotonic()
+        health = httpx.get(f"{server.url}/healthz", timeout=8)
+        health_took = time.monotonic() - started
+        update = telegram_update(1, "What is the IFHP?")
+        answered = httpx.post(f"{server.url}/telegram", json=update, headers=SECRET, timeout=8)
+        took = time.monotonic() - started - health_took
+        print(f"\n/healthz in {health_took:.2f} s, an update in {took:.2f} s, beside 300 slow heads")
+        assert health.status_code == 200 and answered.status_code == 200
+        wait_for(lambda: len(telegram.delivered(777001)) == 1, 20)
+    finally:
+        for sock in slow:
+            sock.close()
+        server.stop()
+        telegram.server.shutdown()
+    assert "Traceback" not in server.output
+
+
+def test_the_bounds_are_settings_and_the_connections_fit_the_file_limit() -> None:
+    settings = Settings.from_env({"BOT_MAX_CONNECTIONS": "100000", "BOT_HEADER_TIMEOUT": "5", "BOT_BODY_TIMEOUT": "7"})
+    assert (settings.header_timeout, settings.body_timeout) == (5, 7)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert max_connections(settings) == (100000 if soft == resource.RLIM_INFINITY else min(100000, soft - 64))
+    assert max_connections(Settings(max_connections=3)) == 3
+    for name in ("BOT_MAX_CONNECTIONS", "BOT_HEADER_TIMEOUT", "BOT_BODY_TIMEOUT"):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: "0"})
