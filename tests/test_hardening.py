@@ -32,7 +32,7 @@ from starlette.testclient import TestClient
 
 from bot.__main__ import main
 from bot.app import build_conversations
-from bot.conversation import TELEGRAM, WHATSAPP, Conversations, Inbound
+from bot.conversation import TELEGRAM, WHATSAPP, Conversations, Inbound, Outbound
 from bot.core import Bot
 from bot.keys import PEPPER_FILE, PepperError, load_keys
 from bot.server import WHATSAPP_MAX_BODY, create_app, max_connections
@@ -41,6 +41,7 @@ from bot.storage import DATABASE_FILE, Store
 from tests.conftest import (
     TELEGRAM_SECRET,
     Clock,
+    RecordingRequest,
     channel_settings,
     signed_whatsapp,
     telegram_update,
@@ -496,3 +497,14 @@ def test_the_bounds_are_settings_and_the_connections_fit_the_file_limit() -> Non
     for name in ("BOT_MAX_CONNECTIONS", "BOT_HEADER_TIMEOUT", "BOT_BODY_TIMEOUT"):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: "0"})
+
+
+def test_a_queued_telegram_message_with_nothing_to_show_leaves_the_outbox_without_a_call(
+    conversations: Conversations, tmp_path: Path
+) -> None:
+    request = RecordingRequest()
+    app = create_app(channel_settings(tmp_path), conversations, telegram_request=request, background=False)
+    with conversations.store.transaction():
+        conversations._queue(TELEGRAM, "777001", "t", (Outbound("  \n ", "en"),), (), conversations.clock().date())
+    asyncio.run(app.state.channels.telegram.deliver())
+    assert request.sent() == [] and conversations.store.counts()["outbox"] == 0
