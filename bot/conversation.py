@@ -182,10 +182,15 @@ class Conversations:
         erased = False
         sends: tuple[Send, ...] = ()
         event_key = self.keys.event_key(inbound.channel, inbound.event_id)
-        kept = event_key if until_sent and address is None else None
+        keeping = until_sent and address is None
+
+        def kept(thread: str) -> tuple[str, str] | None:
+            # The event and the thread its kept reply goes with: never the sender's number.
+            return (event_key, thread) if keeping else None
+
         with self.store.transaction():
             if not self.store.first_time(event_key, today):
-                return self._unsent(kept)
+                return self._unsent(event_key if keeping else None)
             desk = self._desk
             if desk is not None and (inbound.room or desk.is_volunteer_command(inbound.text, inbound.action)):
                 # A stranger's volunteer commands count against the rate limit like any
@@ -196,11 +201,12 @@ class Conversations:
                         return Outcome("throttled")
                     m = self._messages(self.store.user(pseudonym), inbound.language_hint)
                     outcome = Outcome("throttled", (info(m, self._throttled(m)),))
-                    if self._queue(inbound.channel, address, pseudonym, outcome.messages, (), today, kept):
+                    if self._queue(inbound.channel, address, pseudonym, outcome.messages, (), today, kept(pseudonym)):
                         outcome = replace(outcome, queued=True)
                     return outcome
                 outcome, sends = self._volunteer_event(desk, inbound)
-                if self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today, kept):
+                own = kept(pseudonym)
+                if self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today, own):
                     outcome = replace(outcome, queued=True)
                 return outcome
             user = stored = self.store.user(pseudonym)
@@ -222,7 +228,7 @@ class Conversations:
             # An erasure's confirmation is queued under a random thread, so that the
             # pseudonym leaves the database with everything else.
             thread = secrets.token_hex(16) if erased else pseudonym
-            if self._queue(inbound.channel, address, thread, outcome.messages, sends, today, kept):
+            if self._queue(inbound.channel, address, thread, outcome.messages, sends, today, kept(thread)):
                 outcome = replace(outcome, queued=True)
         if erased:
             self.store.checkpoint()
@@ -236,15 +242,15 @@ class Conversations:
         messages: tuple[Outbound, ...],
         sends: tuple[Send, ...],
         today: date,
-        kept: str | None = None,
+        kept: tuple[str, str] | None = None,
     ) -> int:
         """Queues the messages for others (and, with an `address`, the sender's own);
-        with `kept`, the event key, the sender's own are kept until they have left in the
-        response. The number queued."""
+        with `kept`, (event key, thread), the sender's own are kept until they have left
+        in the response. The number queued."""
         if kept is not None and messages:
             payload = json.dumps([m.to_json() for m in messages], ensure_ascii=False)
-            self.store.keep_reply(kept, thread, self.keys.seal(payload.encode()), today)
-            self._answering.add(kept)
+            self.store.keep_reply(kept[0], kept[1], self.keys.seal(payload.encode()), today)
+            self._answering.add(kept[0])
         own = tuple(Send(channel, address, thread, m) for m in messages) if address is not None else ()
         for send in (*own, *sends):
             payload = json.dumps({"address": send.address, "message": send.message.to_json()}, ensure_ascii=False)

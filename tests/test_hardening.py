@@ -39,6 +39,7 @@ from bot.server import WHATSAPP_MAX_BODY, create_app, max_connections
 from bot.settings import Settings, SettingsError
 from bot.storage import DATABASE_FILE, Store
 from tests.conftest import (
+    ROOM,
     TELEGRAM_SECRET,
     Clock,
     RecordingRequest,
@@ -508,3 +509,15 @@ def test_a_queued_telegram_message_with_nothing_to_show_leaves_the_outbox_withou
         conversations._queue(TELEGRAM, "777001", "t", (Outbound("  \n ", "en"),), (), conversations.clock().date())
     asyncio.run(app.state.channels.telegram.deliver())
     assert request.sent() == [] and conversations.store.counts()["outbox"] == 0
+
+
+def test_a_kept_reply_to_a_volunteer_command_holds_no_phone_number(bot: Bot, tmp_path: Path) -> None:
+    settings = channel_settings(tmp_path / "data", volunteer_chat_id=ROOM)
+    conversations = build_conversations(settings, bot)
+    form = whatsapp_form("SMcases", "/cases", sender="whatsapp:+15145550177")
+    post_and_die_before_the_response_leaves(create_app(settings, conversations, background=False), form)
+    assert conversations.store.db.conn.execute("SELECT count(*) FROM unsent_replies").fetchone()[0] == 1
+    conversations.store.checkpoint()
+    data = b"".join(p.read_bytes() for p in (tmp_path / "data").glob(DATABASE_FILE + "*"))
+    assert b"5145550177" not in data
+    conversations.store.close()
