@@ -79,7 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "kb":
         return _kb(args.kb_command, settings)
     if args.command == "serve":
-        return _serve(settings, args.host, args.port, args.polling)
+        from bot.keys import PepperError
+
+        try:
+            return _serve(settings, args.host, args.port, args.polling)
+        except PepperError as exc:  # a pepper file others can read: refused, said plainly
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
     from bot.app import build_bot
     from bot.core import Incoming
@@ -101,13 +107,15 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     import uvicorn
 
     from bot.app import build_conversations, rebuild_bot
-    from bot.server import configure_logging, create_app
+    from bot.server import configure_logging, create_app, uvicorn_options
 
     configure_logging(settings.log_level)
     app = create_app(settings, build_conversations(settings), polling=polling, rebuild=lambda: rebuild_bot(settings))
     # uvicorn's access log would record callers' addresses: off. Its other logs go
     # through the configuration above.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True, **uvicorn_options(settings)
+    )
     return 0
 
 

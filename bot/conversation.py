@@ -97,7 +97,8 @@ class _Turn:
 @dataclass(frozen=True)
 class Outcome:
     """`status`: "new" (answered), "duplicate" (already processed: say nothing again),
-    "throttled" (over the rate limit: at most one notice)."""
+    "throttled" (over the rate limit: at most one notice), "resent" (already processed,
+    but its reply never left: here it is again)."""
 
     status: str
     messages: tuple[Outbound, ...] = ()
@@ -139,6 +140,8 @@ class Conversations:
     _bot_words: frozenset[str] = field(init=False, default=frozenset())
     _retry_at: dict[int, datetime] = field(init=False, default_factory=dict)
     _topic_of: dict[str, str] = field(init=False, default_factory=dict)
+    # Events whose reply a response of this process is carrying now (see `receive`).
+    _answering: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._index_bot()
@@ -165,19 +168,29 @@ class Conversations:
 
     # -- receiving ---------------------------------------------------------------------
 
-    def receive(self, inbound: Inbound, address: str | None = None) -> Outcome:
+    def receive(self, inbound: Inbound, address: str | None = None, *, until_sent: bool = False) -> Outcome:
         """Process one event once. With an `address`, the replies are also queued for
         delivery in the same transaction that records the event, so an event that was
         acknowledged is never lost and never answered twice. Messages for others (the
-        volunteers' room, a person a volunteer answers) are always queued."""
+        volunteers' room, a person a volunteer answers) are always queued.
+        `until_sent` (replies that leave in the HTTP response): the replies are also kept,
+        sealed, in that transaction until the channel calls `replied`; a redelivery of the
+        event after a crash in between gets them ("resent"), not silence."""
         now = self.clock()
         today = now.date()
         pseudonym = self.keys.pseudonym(inbound.channel, inbound.sender)
         erased = False
         sends: tuple[Send, ...] = ()
+        event_key = self.keys.event_key(inbound.channel, inbound.event_id)
+        keeping = until_sent and address is None
+
+        def kept(thread: str) -> tuple[str, str] | None:
+            # The event and the thread its kept reply goes with: never the sender's number.
+            return (event_key, thread) if keeping else None
+
         with self.store.transaction():
-            if not self.store.first_time(self.keys.event_key(inbound.channel, inbound.event_id), today):
-                return Outcome("duplicate")
+            if not self.store.first_time(event_key, today):
+                return self._unsent(event_key if keeping else None)
             desk = self._desk
             if desk is not None and (inbound.room or desk.is_volunteer_command(inbound.text, inbound.action)):
                 # A stranger's volunteer commands count against the rate limit like any
@@ -188,11 +201,12 @@ class Conversations:
                         return Outcome("throttled")
                     m = self._messages(self.store.user(pseudonym), inbound.language_hint)
                     outcome = Outcome("throttled", (info(m, self._throttled(m)),))
-                    if self._queue(inbound.channel, address, pseudonym, outcome.messages, (), today):
+                    if self._queue(inbound.channel, address, pseudonym, outcome.messages, (), today, kept(pseudonym)):
                         outcome = replace(outcome, queued=True)
                     return outcome
                 outcome, sends = self._volunteer_event(desk, inbound)
-                if self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today):
+                own = kept(pseudonym)
+                if self._queue(inbound.channel, address, inbound.sender, outcome.messages, sends, today, own):
                     outcome = replace(outcome, queued=True)
                 return outcome
             user = stored = self.store.user(pseudonym)
@@ -214,7 +228,7 @@ class Conversations:
             # An erasure's confirmation is queued under a random thread, so that the
             # pseudonym leaves the database with everything else.
             thread = secrets.token_hex(16) if erased else pseudonym
-            if self._queue(inbound.channel, address, thread, outcome.messages, sends, today):
+            if self._queue(inbound.channel, address, thread, outcome.messages, sends, today, kept(thread)):
                 outcome = replace(outcome, queued=True)
         if erased:
             self.store.checkpoint()
@@ -228,12 +242,41 @@ class Conversations:
         messages: tuple[Outbound, ...],
         sends: tuple[Send, ...],
         today: date,
+        kept: tuple[str, str] | None = None,
     ) -> int:
+        """Queues the messages for others (and, with an `address`, the sender's own);
+        with `kept`, (event key, thread), the sender's own are kept until they have left
+        in the response. The number queued."""
+        if kept is not None and messages:
+            payload = json.dumps([m.to_json() for m in messages], ensure_ascii=False)
+            self.store.keep_reply(kept[0], kept[1], self.keys.seal(payload.encode()), today)
+            self._answering.add(kept[0])
         own = tuple(Send(channel, address, thread, m) for m in messages) if address is not None else ()
         for send in (*own, *sends):
             payload = json.dumps({"address": send.address, "message": send.message.to_json()}, ensure_ascii=False)
             self.store.enqueue(send.channel, send.thread, self.keys.seal(payload.encode()), today)
         return len(own) + len(sends)
+
+    def _unsent(self, kept: str | None) -> Outcome:
+        """A redelivered event: its reply when it was recorded but never left (a crash
+        came in between) and no response of this process is carrying it; else nothing."""
+        if kept is None or kept in self._answering:
+            return Outcome("duplicate")
+        sealed = self.store.unsent_reply(kept)
+        if sealed is None:
+            return Outcome("duplicate")
+        try:
+            messages = tuple(Outbound.from_json(m) for m in json.loads(self.keys.unseal(sealed)))
+        except (SealError, ValueError):
+            return Outcome("duplicate")
+        self._answering.add(kept)
+        return Outcome("resent", messages)
+
+    def replied(self, inbound: Inbound) -> None:
+        """The response carrying the replies to `inbound` has left: they are not kept."""
+        key = self.keys.event_key(inbound.channel, inbound.event_id)
+        self.store.reply_sent(key)
+        self._answering.discard(key)
 
     @property
     def _desk(self) -> Desk | None:

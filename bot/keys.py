@@ -1,11 +1,11 @@
 """Keys: the secrets derived from the pepper, and what they protect.
 
 Owns the pepper (from `BOT_PEPPER`, or generated once into the data dir with owner-only
-permissions), pseudonyms (HMAC-SHA256 of channel and sender id: the same person always
-gets the same key, and the key cannot be turned back into a phone number or a Telegram
-id without the pepper), keys for processed events, and sealing (Fernet: authenticated
-encryption) of what must be kept briefly in a readable form, such as the address of a
-reply waiting to be delivered.
+permissions; a pepper file that others may read is refused), pseudonyms (HMAC-SHA256 of
+channel and sender id: the same person always gets the same key, and the key cannot be
+turned back into a phone number or a Telegram id without the pepper), keys for processed
+events, and sealing (Fernet: authenticated encryption) of what must be kept briefly in a
+readable form, such as the address of a reply waiting to be delivered.
 
 May import: the standard library and cryptography.
 """
@@ -25,6 +25,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PEPPER_FILE = "pepper"
+# Permission bits that let the group or others read, write or enter.
+OTHERS = 0o077
+
+
+class PepperError(ValueError):
+    """The pepper file can be read by others than its owner; the message says how to fix it."""
 
 
 class SealError(ValueError):
@@ -70,7 +76,7 @@ def load_keys(pepper: str, data_dir: Path) -> Keys:
         return Keys(pepper.encode())
     path = data_dir / PEPPER_FILE
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         # O_EXCL: two processes starting together cannot each write a different pepper.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -79,4 +85,18 @@ def load_keys(pepper: str, data_dir: Path) -> Keys:
         else:
             with os.fdopen(fd, "w") as out:
                 out.write(secrets.token_hex(32))
+    mode = path.stat().st_mode & 0o777
+    if mode & OTHERS:
+        # Whoever reads it can turn every pseudonym back into a phone number by trying them all.
+        raise PepperError(
+            f"the pepper file {path} can be read by others (mode {mode:o}): run `chmod 600 {path}`,"
+            " or better, give the pepper in BOT_PEPPER from a secret store and remove the file"
+        )
     return Keys(path.read_text().strip().encode())
+
+
+def private_dir(path: Path) -> None:
+    """`path` created, if missing, readable by its owner only (0700) whatever the umask."""
+    if not path.exists():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)

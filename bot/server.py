@@ -1,13 +1,16 @@
 """The web server: one Starlette application for both channels, served by uvicorn.
 
-Owns the routes (`POST /telegram`, `POST /whatsapp`, `GET /healthz`), the 64 KB body
-limit (413 before anything is parsed), switching each channel on only when its
-credentials are set (one log line when it is off), the background work (delivery
-retries, polling, the retention purge at start-up and daily), and keeping libraries'
-logs free of tokens, chat ids and message text.
+Owns the routes (`POST /telegram`, `POST /whatsapp`, `GET /healthz`), what one request
+and one caller may cost the server (request heads of 16 KB sent within
+`BOT_HEADER_TIMEOUT`, bodies of 64 KB, 1 MB for WhatsApp, read within `BOT_BODY_TIMEOUT`,
+at most `BOT_MAX_CONNECTIONS` connections: 413, 431, 408 or a closed connection, before
+the bot reads anything), switching each channel on only when its credentials are set
+(one log line when it is off), the background work (delivery retries, polling, the
+retention purge at start-up and daily), and keeping libraries' logs free of tokens, chat
+ids and message text.
 
-May import: the standard library, Starlette, python-telegram-bot, twilio, and the
-bot's settings, core (its type), conversation and channel modules. Never storage.
+May import: the standard library, Starlette, uvicorn, python-telegram-bot, twilio, and
+the bot's settings, core (its type), conversation and channel modules. Never storage.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +44,12 @@ from bot.whatsapp import WhatsAppChannel, WhatsAppSender
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+# A WhatsApp message can be far longer than a Telegram one (Twilio documents 1,600
+# characters for a Message body, WhatsApp 4,096 for the text of a business message, and
+# people paste more): Twilio's form of even 65,536 four-byte characters, every byte
+# percent-encoded, is under this. A longer message gets the "your message is long"
+# reply; a body above this is refused with 413 before anything is read into the bot.
+WHATSAPP_MAX_BODY = 1024 * 1024
 PURGE_EVERY = 24 * 60 * 60.0
 REMIND_EVERY = 60.0
 # Messages that could not leave (and what a crash left in the outbox) are retried this often.
@@ -250,7 +261,9 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.channels = found
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(
+        BodyLimit, limit=MAX_BODY, limits={"/whatsapp": WHATSAPP_MAX_BODY}, seconds=float(settings.body_timeout)
+    )
     return app
 
 
@@ -286,21 +299,28 @@ async def _every(seconds: float, job: Callable[[], Awaitable[None]]) -> None:
 
 
 class BodyLimit:
-    """413 for a body over `limit` bytes: at once from Content-Length, or as soon as a
-    streamed body passes the limit; the application never sees such a body."""
+    """413 for a body over `limit` bytes (or the limit of its path in `limits`): at once
+    from Content-Length, or as soon as a streamed body passes the limit; the application
+    never sees such a body."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, limits: dict[str, int] | None = None, seconds: float | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.limits = limits or {}
+        # The whole body must arrive within this long (None: no bound): 408 otherwise.
+        self.seconds = seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.limit)
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.limit
+                    too_big = int(value) > limit
                 except ValueError:
                     too_big = True
                 if too_big:
@@ -308,14 +328,24 @@ class BodyLimit:
                     return
         received = 0
         started = False
+        complete = False
+        loop = asyncio.get_running_loop()
+        deadline = None if self.seconds is None else loop.time() + self.seconds
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete or deadline is None:
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0.0))
+                except TimeoutError:
+                    raise _TooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise _TooLarge
+                complete = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -329,12 +359,133 @@ class BodyLimit:
         except _TooLarge:
             if not started:
                 await _too_large(send)
+        except _TooSlow:
+            log.info("a request body too slow to arrive: 408")
+            if not started:
+                await _refuse(send, 408)
+        except ClientDisconnect:
+            # The caller left before its body arrived: nothing to answer, nothing to report.
+            log.info("a client left before its request was read")
 
 
 class _TooLarge(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
 async def _too_large(send: Send) -> None:
     await send({"type": "http.response.start", "status": 413, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _refuse(send: Send, status: int) -> None:
+    headers = [(b"content-length", b"0"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+# -- the connections themselves ------------------------------------------------------------
+
+# A request's line and headers: Telegram's and Twilio's are well under 2 KB.
+MAX_HEAD = 16 * 1024
+# File descriptors kept for the server's own use (database, logs, outgoing connections to
+# Telegram and Twilio) when BOT_MAX_CONNECTIONS is larger than the process may open.
+FD_RESERVE = 64
+
+
+def max_connections(settings: Settings) -> int:
+    """BOT_MAX_CONNECTIONS, lowered to what the process's file limit leaves room for."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = settings.max_connections
+    room = wanted if soft == resource.RLIM_INFINITY else max(min(wanted, soft - FD_RESERVE), 1)
+    if room < wanted:
+        log.warning("at most %d connections: the file limit is %d (ulimit -n)", room, soft)
+    return room
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """What `uvicorn.run` needs, besides the application, to hold the server's bounds."""
+    return {"http": guarded_http(max_connections(settings), float(settings.header_timeout))}
+
+
+def guarded_http(connections: int, header_seconds: float, head_bytes: int = MAX_HEAD) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol, bounded where uvicorn does not bound it: a request's
+    head larger than `head_bytes` gets 431 (httptools would keep the whole of it in memory),
+    a head not complete within `header_seconds` of the connection (or of the previous
+    response) gets 408, and past `connections` open connections the oldest one still
+    sending its head is closed to make room (slow-header connections cannot hold every
+    file the process may open); when every connection is busy with a request, the new
+    one gets 503."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Guarded(HttpToolsProtocol):
+        _in_head = True
+        _head = 0
+        _since = 0.0
+        _timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._await_head()
+            if len(self.connections) > connections:
+                self._make_room()
+
+        def _await_head(self) -> None:
+            self._in_head, self._head, self._since = True, 0, self.loop.time()
+            self._timer = self.loop.call_later(header_seconds, self._head_too_slow)
+
+        def _stop_timer(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _make_room(self) -> None:
+            waiting = [
+                c
+                for c in self.connections
+                if isinstance(c, Guarded) and c is not self and c._in_head and not c.transport.is_closing()
+            ]
+            if waiting:
+                min(waiting, key=lambda c: c._since).transport.close()
+            else:
+                self._refuse(503)
+
+        def _refuse(self, status: int) -> None:
+            self._stop_timer()
+            self._in_head = False
+            reason = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
+            self.transport.write(
+                b"HTTP/1.1 %d %s\r\ncontent-length: 0\r\nconnection: close\r\n\r\n" % (status, reason[status])
+            )
+            self.transport.close()
+
+        def _head_too_slow(self) -> None:
+            self._timer = None
+            if self._in_head and not self.transport.is_closing():
+                self._refuse(408)
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                self._head += len(data)
+            super().data_received(data)
+            if self._in_head and self._head > head_bytes and not self.transport.is_closing():
+                self._refuse(431)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._stop_timer()
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._await_head()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_timer()
+            super().connection_lost(exc)
+
+    return Guarded

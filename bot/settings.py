@@ -56,6 +56,10 @@ class Settings:
     twilio_template_sid: str = ""
     # Count questions without an answer (no person, no channel) for `kb gaps`.
     record_gaps: bool = True
+    # What the server holds open: connections, and seconds for a request's head and body.
+    max_connections: int = 200
+    header_timeout: int = 10
+    body_timeout: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -99,6 +103,9 @@ class Settings:
             volunteer_language=_language(env.get("VOLUNTEER_LANGUAGE") or cls.volunteer_language),
             twilio_template_sid=(env.get("TWILIO_TEMPLATE_SID") or "").strip(),
             record_gaps=_switch(env, "BOT_RECORD_GAPS", default=True),
+            max_connections=_positive(env, "BOT_MAX_CONNECTIONS", cls.max_connections),
+            header_timeout=_positive(env, "BOT_HEADER_TIMEOUT", cls.header_timeout),
+            body_timeout=_positive(env, "BOT_BODY_TIMEOUT", cls.body_timeout),
         )
 
 

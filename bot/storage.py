@@ -10,6 +10,9 @@ What is kept is deliberately little; see the privacy section of the README:
 - `events`: keyed hashes of processed update ids / MessageSids, so that nothing is
   answered twice; not linked to any user; kept two days.
 - `outbox`: replies accepted but not yet delivered (Telegram), sealed; deleted once sent.
+- `unsent_replies`: a reply that leaves in the HTTP response (WhatsApp), sealed, from
+  the moment its event is recorded until the response has left, so that a crash in
+  between does not lose it; kept two days at most.
 - `passage_feedback`: thumbs up and down per passage, with no user.
 - `consents`: a question waiting for the person's yes or no to a volunteer, sealed;
   kept one day at most.
@@ -27,6 +30,8 @@ May import: the standard library and sqlite-utils.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,6 +161,17 @@ def m004_usage(db: Database) -> None:
     )
 
 
+@migrations()
+def m005_unsent_replies(db: Database) -> None:
+    # A reply that goes back in the HTTP response (WhatsApp's TwiML), sealed, from the
+    # moment its event is recorded until the response has left: a crash in between leaves
+    # it here for the platform's retry of the same event. Keyed by the event's keyed hash.
+    db.table("unsent_replies").create(
+        {"key": str, "thread": str, "sealed": bytes, "day": str}, pk="key", not_null={"thread", "sealed", "day"}
+    )
+    db.table("unsent_replies").create_index(["thread"])
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -254,6 +270,24 @@ class Purged:
     cases: int = 0
 
 
+def _private_files(data_dir: Path) -> Path:
+    """The database file's path, with the folder (0700 when created here) and the database
+    and its WAL and shared-memory files (0600) readable by their owner only: pseudonyms and
+    sealed values are no one else's business. Files left readable by an older version are
+    tightened."""
+    if not data_dir.exists():
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
+    database = data_dir / DATABASE_FILE
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for path in (database, data_dir / (DATABASE_FILE + "-wal"), data_dir / (DATABASE_FILE + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+    return database
+
+
 class Store:
     """The database. One connection, used from one thread at a time (the event loop)."""
 
@@ -268,15 +302,15 @@ class Store:
         if data_dir is None:
             conn = sqlite3.connect(":memory:", check_same_thread=False)
         else:
-            data_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
-                str(data_dir / DATABASE_FILE), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+                str(_private_files(data_dir)), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
             )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # Deleted rows are overwritten with zeros, not left in free pages for anyone to read.
         conn.execute("PRAGMA secure_delete = ON")
         db = Database(conn)
         if data_dir is not None:
+            # SQLite gives the WAL and shared-memory files the database file's mode (0600).
             db.enable_wal()
             # In WAL mode NORMAL loses nothing when the process is killed; only a power
             # cut can lose the last commits.
@@ -315,6 +349,21 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def keep_reply(self, event_key: str, thread: str, sealed: bytes, day: date) -> None:
+        """The reply to an event that leaves in the HTTP response, kept until it has left."""
+        self.db.conn.execute(
+            "INSERT OR REPLACE INTO unsent_replies (key, thread, sealed, day) VALUES (?, ?, ?, ?)",
+            (event_key, thread, sealed, day.isoformat()),
+        )
+
+    def unsent_reply(self, event_key: str) -> bytes | None:
+        row = self.db.conn.execute("SELECT sealed FROM unsent_replies WHERE key = ?", (event_key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def reply_sent(self, event_key: str) -> None:
+        with self.transaction():
+            self.db.conn.execute("DELETE FROM unsent_replies WHERE key = ?", (event_key,))
+
     # -- users -------------------------------------------------------------------------
 
     def user(self, pseudonym: str) -> User | None:
@@ -352,6 +401,7 @@ class Store:
         conn = self.db.conn
         conn.execute("DELETE FROM users WHERE pseudonym = ?", (pseudonym,))
         conn.execute("DELETE FROM outbox WHERE thread = ?", (pseudonym,))
+        conn.execute("DELETE FROM unsent_replies WHERE thread = ?", (pseudonym,))
         conn.execute("DELETE FROM consents WHERE pseudonym = ?", (pseudonym,))
         cases = [row[0] for row in conn.execute("SELECT id FROM cases WHERE pseudonym = ?", (pseudonym,))]
         self._delete_cases(cases)
@@ -601,6 +651,7 @@ class Store:
             users = conn.execute("DELETE FROM users WHERE last_day < ?", (users_before.isoformat(),)).rowcount
             events = conn.execute("DELETE FROM events WHERE day < ?", (events_before.isoformat(),)).rowcount
             outbox = conn.execute("DELETE FROM outbox WHERE day < ?", (outbox_before.isoformat(),)).rowcount
+            conn.execute("DELETE FROM unsent_replies WHERE day < ?", (outbox_before.isoformat(),))
             conn.execute("DELETE FROM consents WHERE at < ?", (consents_before.isoformat(),))
             conn.execute("DELETE FROM gaps WHERE last_day < ?", (gaps_before.isoformat(),))
             old = [

@@ -3,7 +3,8 @@
 Owns translating Telegram updates into `Inbound` events and `Outbound` messages into
 Bot API calls: only updates that pass `bot.signatures`' secret-token check (before the
 body is parsed) are read; HTML escaping of every text, splitting under 4096 characters, inline buttons,
-delivery from the outbox with Telegram's retry rules, and `getUpdates` polling for
+delivery from the outbox with Telegram's retry rules (at least once: one piece at a time
+is sent without its arrival recorded, so a crash doubles at most that piece), and `getUpdates` polling for
 organisations without a public address. Which updates are new, what to answer and what
 to remember is `bot.conversation`'s business.
 
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
 POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
-# Replies to different people leave side by side, each person's in order.
+# Replies to different people are prepared side by side, each person's in order; their
+# Bot API calls go one at a time (see `_send`).
 PARALLEL_PEOPLE = 8
 MAX_BACKOFF = 60.0
 
@@ -54,6 +56,8 @@ class TelegramChannel:
     kick: Callable[[], Awaitable[None]] | None = None
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _again: bool = field(init=False, default=False)
+    # Held from a sendMessage call until its result is recorded in the outbox.
+    _unrecorded: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -129,25 +133,28 @@ class TelegramChannel:
         message = delivery.message
         pieces = split(message.text, TELEGRAM_LIMIT)
         last = max((n for n, piece in enumerate(pieces) if piece.strip()), default=-1)
-        n = delivery.pieces_sent
         sent: list[int] = []
         reply = ReplyParameters(message.reply_to, allow_sending_without_reply=True) if message.reply_to else None
         if not delivery.address.lstrip("-").isdigit():
             self.conversations.undeliverable(delivery, TELEGRAM)  # not a chat id: can never leave
             return True
-        while n <= last:
-            if pieces[n].strip():
+        todo = [n for n in range(delivery.pieces_sent, last + 1) if pieces[n].strip()]
+        k = 0
+        while k < len(todo):
+            n, wait = todo[k], 0.0
+            # One piece at a time is on its way without its arrival recorded: a crash
+            # (kill -9) can make at most that one piece leave twice after the restart.
+            async with self._unrecorded:
                 try:
                     result = await self.bot.send_message(
                         chat_id=int(delivery.address),
                         text=telegram_html(pieces[n]),
                         parse_mode="HTML",
                         reply_markup=keyboard(message) if n == last else None,
-                        reply_parameters=reply if n == delivery.pieces_sent else None,
+                        reply_parameters=reply if k == 0 else None,
                     )
                 except RetryAfter as exc:
-                    await asyncio.sleep(_retry_after(exc))
-                    continue
+                    wait = _retry_after(exc)
                 except (Forbidden, BadRequest) as exc:
                     # Blocked, left, or refused: this message can never arrive.
                     log.warning("telegram refused a message (%s); dropped", type(exc).__name__)
@@ -157,11 +164,16 @@ class TelegramChannel:
                     log.warning("telegram unreachable (%s); will retry", type(exc).__name__)
                     self.conversations.attempted(delivery)
                     return False
-                sent.append(result.message_id)
-            n += 1
-            if n <= last:
-                self.conversations.progress(delivery, n)
-        self.conversations.delivered(delivery, tuple(sent))
+                else:
+                    sent.append(result.message_id)
+                    k += 1
+                    if k == len(todo):
+                        self.conversations.delivered(delivery, tuple(sent))
+                        return True
+                    self.conversations.progress(delivery, todo[k])
+            if wait:
+                await asyncio.sleep(wait)  # Telegram's 429: the others' pieces go meanwhile
+        self.conversations.delivered(delivery, ())  # nothing to send
         return True
 
     # -- set-up ------------------------------------------------------------------------

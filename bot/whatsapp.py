@@ -61,16 +61,28 @@ class WhatsAppChannel:
         if event is None:
             return twiml(Outcome("ignored"))
         try:
-            outcome = self.conversations.receive(event)
+            # The reply is kept until this response has left: Twilio's retry after a
+            # crash in between gets it again.
+            outcome = self.conversations.receive(event, until_sent=True)
         except Unavailable:
             return Response(status_code=503)
         log.info("whatsapp message: %s", outcome.status)
         response = twiml(outcome)
-        # The reply is in this response; the worker is woken only when the message queued
-        # something for others (the volunteers' room, a person a volunteer answers).
-        if self.kick is not None and outcome.queued:
-            response.background = BackgroundTask(self.kick)
+        if outcome.messages or outcome.queued:
+            response.background = BackgroundTask(self._after, event, outcome)
         return response
+
+    async def _after(self, event: Inbound, outcome: Outcome) -> None:
+        """Once the response has left: its reply is no longer kept; and the worker is woken
+        when the message queued something for others (the volunteers' room, a person a
+        volunteer answers)."""
+        if outcome.messages:
+            try:
+                self.conversations.replied(event)
+            except Unavailable:
+                log.warning("a sent reply stays kept until the purge: database busy")
+        if self.kick is not None and outcome.queued:
+            await self.kick()
 
 
 def _inbound(form: ImmutableMultiDict[str, str]) -> Inbound | None:

@@ -54,6 +54,8 @@ class FakeTelegram:
 
     def __init__(self) -> None:
         self.down = False
+        # Seconds sendMessage takes to answer once Telegram has it (the real API can take 100 ms).
+        self.delay = 0.0
         self.calls: list[tuple[str, dict[str, Any], int]] = []
         self.lock = threading.Lock()
         fake = self
@@ -66,6 +68,8 @@ class FakeTelegram:
                 status = 502 if fake.down and method == "sendMessage" else 200
                 with fake.lock:
                     fake.calls.append((method, params, status))
+                if method == "sendMessage" and fake.delay:
+                    time.sleep(fake.delay)
                 result: object = True
                 if method == "sendMessage":
                     result = {"message_id": len(fake.calls), "date": 0, "chat": {"id": 1, "type": "private"}}
@@ -112,6 +116,9 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.output = ""
+        # More settings for the process, and what to run in it before the server (limits).
+        self.env: dict[str, str] = {}
+        self.preexec: Callable[[], None] | None = None
 
     def start(self) -> None:
         with socket.socket() as s:
@@ -128,6 +135,7 @@ class Server:
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "TWILIO_WHATSAPP_FROM": "whatsapp:+10000000000",
             "PUBLIC_BASE_URL": PUBLIC_URL,
+            **self.env,
         }
         env.pop("BOT_PEPPER", None)
         self.process = subprocess.Popen(
@@ -136,6 +144,7 @@ class Server:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            preexec_fn=self.preexec,
         )
         self.url = f"http://127.0.0.1:{port}"
         wait_for(lambda: self._up(), 30)

@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 import yaml
 from starlette.testclient import TestClient
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.__main__ import DEFAULT_HOST, DEFAULT_PORT, main
 from bot.calibration import DECLINE_WEIGHT, Case, Observation, choose, outcome, read_cases
@@ -161,7 +162,9 @@ def test_serve_runs_uvicorn_without_access_log_and_with_the_channels_the_environ
         "access_log": False,  # callers' addresses are never logged
         "log_config": None,
         "proxy_headers": True,
+        "http": edge.kwargs["http"],  # uvicorn's httptools protocol, bounded (tests/test_hardening.py)
     }
+    assert issubclass(edge.kwargs["http"], HttpToolsProtocol)
     assert edge.health["status"] == "ok"
     assert edge.health["channels"] == {"telegram": "polling", "whatsapp": "on"}
     assert edge.telegram_status == 404  # polling: the webhook route is closed

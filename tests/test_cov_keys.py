@@ -41,6 +41,7 @@ def test_a_configured_pepper_wins_and_no_pepper_file_is_written(tmp_path: Path) 
 
 def test_an_existing_pepper_file_is_read_without_its_trailing_newline(tmp_path: Path) -> None:
     (tmp_path / PEPPER_FILE).write_text("restored-from-backup-0123456789\n")
+    os.chmod(tmp_path / PEPPER_FILE, 0o600)  # a backup restored for its owner only
     assert load_keys("", tmp_path).pepper == b"restored-from-backup-0123456789"
 
 

@@ -108,8 +108,8 @@ def test_profile_name_location_and_media_are_never_stored(
         assert value not in data
 
 
-def test_a_body_over_64_kb_gets_413_before_parsing(client: TestClient) -> None:
-    form = whatsapp_form("SM1", "x" * 70_000)
+def test_a_body_over_1_mb_gets_413_before_parsing(client: TestClient) -> None:
+    form = whatsapp_form("SM1", "x" * (1024 * 1024 + 1))
     assert send(client, form).status_code == 413
 
 
