@@ -38,7 +38,7 @@ from tests.conftest import ROOT
 
 IMAGE = "newcomer-bot:test"
 LOCAL_BASE = "newcomer-bot-base:bookworm"
-# As `docker images` counts MB. Measured: 466 MB (issue 15 asked for 350; not met: the
+# As `docker images` counts MB. Measured: 466-467 MB (issue 15 asked for 350; not met: the
 # language detector's models (96 MB), the encoder's weights (72 MB), NumPy and its BLAS
 # (73 MB) and Debian with Python (125 MB) alone make 366). The bound catches a regression
 # such as matplotlib (60 MB) or the training dependencies coming back.
@@ -279,7 +279,10 @@ def test_readme_settings_host_folder_arabic_whatsapp_reload_sigterm_and_restart(
     # A host folder, given to the image's user as the README says (chown 10001).
     data = tmp_path / "data"
     data.mkdir()
-    os.chown(data, UID, UID)
+    if os.geteuid() == 0:
+        os.chown(data, UID, UID)
+    else:  # the README says sudo; here the engine, which runs as root, does it
+        _docker("run", "--rm", "--user", "0", "--entrypoint", "chown", "-v", f"{data}:/d", image, f"{UID}:{UID}", "/d")
 
     first = Container(image, env_file, data)
     containers.append(first)
