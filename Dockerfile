@@ -3,9 +3,10 @@
 #   docker run -d --name newcomer-bot -p 8080:8080 -v newcomer-bot-data:/data \
 #       --env-file newcomer-bot.env newcomer-bot
 # (README, "With Docker"). BASE is an image of Debian 12 with Python 3.11 and its venv
-# module: by default the official slim image, pinned by the digest of its multi-platform
-# index. Where Docker Hub is out of reach, `bash .ci/base-image` makes one from Debian's
-# packages: docker build --build-arg BASE=newcomer-bot-base:bookworm -t newcomer-bot .
+# module: by default the official slim image, pinned by digest (renew tag and digest
+# together: docker buildx imagetools inspect python:3.11-slim-bookworm). Where Docker Hub
+# is out of reach, `bash .ci/base-image` makes one from Debian's packages:
+#   docker build --build-arg BASE=newcomer-bot-base:bookworm -t newcomer-bot .
 ARG BASE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 # The build stage: every dependency from the lock, by hash, as wheels only (no compiler in
