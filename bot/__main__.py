@@ -151,8 +151,19 @@ def _kb_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _kb_report(settings: Settings, html_file: str | None) -> int:
+    import importlib.util
     from datetime import date
     from pathlib import Path
+
+    if html_file is not None and importlib.util.find_spec("matplotlib") is None:
+        # An optional extra: serving does not need it, so the Docker image leaves it out.
+        print(
+            "error: kb report --html draws its chart with matplotlib, which is not installed here "
+            "(the Docker image leaves it out): pip install 'newcomer-bot[report]', "
+            "or run kb report without --html",
+            file=sys.stderr,
+        )
+        return 2
 
     from bot.knowledge import load
     from bot.storage import Store

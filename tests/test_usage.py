@@ -203,3 +203,22 @@ def test_matplotlib_is_loaded_only_when_the_html_report_is_made() -> None:
     code = "import sys, bot.app, bot.usage, bot.__main__; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "False"
+
+
+def test_html_report_without_matplotlib_says_how_to_get_it_and_plain_report_still_works(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """matplotlib is an optional extra (`newcomer-bot[report]`), left out of the image."""
+    from bot.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed: importing it fails
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BOT_TODAY", TODAY.isoformat())
+    page = tmp_path / "report.html"
+    assert main(["kb", "report", "--html", str(page)]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "newcomer-bot[report]" in err and "without --html" in err
+    assert "Traceback" not in err
+    assert not page.exists()
+    assert main(["kb", "report"]) == 0
+    assert capsys.readouterr().out.strip()
