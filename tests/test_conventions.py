@@ -166,3 +166,16 @@ def test_serving_never_loads_scikit_learn() -> None:
     for path in sorted(UNDERSTANDING.glob("*.py")):
         if path.stem != "training":
             assert not any(n.startswith("sklearn") for n in imports(path)), path.name
+
+
+def test_every_sub_package_of_bot_is_installed() -> None:
+    """A non-editable install (`pip install .`, the image) carries only the packages
+    pyproject.toml lists: a sub-package missing there is a ModuleNotFoundError in
+    production and nowhere else."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "bot").rglob("__init__.py") if "__pycache__" not in init.parts
+    }
+    assert found == listed
