@@ -103,8 +103,22 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     from bot.app import build_conversations, rebuild_bot
     from bot.server import configure_logging, create_app
 
+    # Never serve what `kb check` rejects: at start-up there is no last good build to keep
+    # (a reload keeps the running one), so the server refuses to start and says why.
+    bot, problems = rebuild_bot(settings)
+    if bot is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"error: not serving: kb check found {len(problems)} problem(s) in {settings.knowledge_dir};"
+            " fix them (`python -m bot kb check` lists them) and start again",
+            file=sys.stderr,
+        )
+        return 1
     configure_logging(settings.log_level)
-    app = create_app(settings, build_conversations(settings), polling=polling, rebuild=lambda: rebuild_bot(settings))
+    app = create_app(
+        settings, build_conversations(settings, bot), polling=polling, rebuild=lambda: rebuild_bot(settings)
+    )
     # uvicorn's access log would record callers' addresses: off. Its other logs go
     # through the configuration above.
     uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
