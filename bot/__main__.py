@@ -101,7 +101,7 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     import uvicorn
 
     from bot.app import build_conversations, rebuild_bot
-    from bot.server import configure_logging, create_app
+    from bot.server import SHUTDOWN_GRACE, configure_logging, create_app
 
     # Never serve what `kb check` rejects: at start-up there is no last good build to keep
     # (a reload keeps the running one), so the server refuses to start and says why.
@@ -121,7 +121,17 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     )
     # uvicorn's access log would record callers' addresses: off. Its other logs go
     # through the configuration above.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True)
+    # On SIGINT or SIGTERM, requests in flight get SHUTDOWN_GRACE seconds to end; the server
+    # arms its own deadline beside (bot.server._bound_shutdown).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE) + 1,
+    )
     return 0
 
 

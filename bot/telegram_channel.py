@@ -41,6 +41,8 @@ POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
 # Replies to different people leave side by side, each person's in order.
 PARALLEL_PEOPLE = 8
 MAX_BACKOFF = 60.0
+# A refused or failed setWebhook is tried again after this long, then twice as long each time.
+WEBHOOK_RETRY_FIRST = 1.0
 
 
 @dataclass
@@ -54,6 +56,9 @@ class TelegramChannel:
     kick: Callable[[], Awaitable[None]] | None = None
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _again: bool = field(init=False, default=False)
+    # What /healthz reports: Telegram accepted the webhook; the polling loop is running.
+    webhook_set: bool = field(init=False, default=False)
+    polling: bool = field(init=False, default=False)
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -173,7 +178,19 @@ class TelegramChannel:
             log.error("telegram webhook not set (%s); check TELEGRAM_BOT_TOKEN and PUBLIC_BASE_URL", type(exc).__name__)
             return False
         log.info("telegram webhook set")
+        self.webhook_set = True
         return True
+
+    async def retry_webhook(self, url: str, first: float = WEBHOOK_RETRY_FIRST) -> None:
+        """After a failed `setWebhook`: try again, waiting twice as long each time (up to
+        MAX_BACKOFF), until Telegram accepts it."""
+        delay = first
+        while True:
+            log.info("telegram webhook: trying again in %.0f s", delay)
+            await asyncio.sleep(delay)
+            if await self.set_webhook(url):
+                return
+            delay = min(delay * 2, MAX_BACKOFF)
 
     async def poll(self) -> None:
         """Long polling: for a bot with no public address (`serve --polling`)."""
@@ -181,6 +198,13 @@ class TelegramChannel:
             await self.bot.delete_webhook()
         except TelegramError as exc:
             log.warning("telegram webhook not removed (%s)", type(exc).__name__)
+        self.polling = True
+        try:
+            await self._poll_loop()
+        finally:
+            self.polling = False
+
+    async def _poll_loop(self) -> None:
         offset: int | None = None
         backoff = 1.0
         while True:

@@ -8,6 +8,7 @@ tell the truth about each channel and the desk.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -25,24 +26,25 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, TELEGRAM_TOKEN
+from tests.conftest import PUBLIC_URL, ROOM, ROOT, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN
 
 STOP_WITHIN = 5.0
 
 
 class FastBotApi:
     """A Bot API that answers every call at once: `getUpdates` with no update (so a
-    polling loop spins as fast as it can), `setWebhook` with 502 for its first
-    `failing_webhooks` calls."""
+    polling loop spins as fast as it can; or held open `hold` seconds, as Telegram
+    does), `setWebhook` with 502 for its first `failing_webhooks` calls."""
 
-    def __init__(self, failing_webhooks: int = 0) -> None:
+    def __init__(self, failing_webhooks: int = 0, hold: float = 0.0) -> None:
         self.failing_webhooks = failing_webhooks
+        self.hold = hold  # seconds getUpdates is held open, as Telegram does (0: at once)
         self.calls: list[tuple[str, float, int]] = []
         self.lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.0"
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length") or 0))
@@ -51,6 +53,8 @@ class FastBotApi:
                     earlier = sum(1 for m, _, _ in fake.calls if m == method)
                     status = 502 if method == "setWebhook" and earlier < fake.failing_webhooks else 200
                     fake.calls.append((method, time.monotonic(), status))
+                if method == "getUpdates" and fake.hold:
+                    time.sleep(fake.hold)
                 result: object = [] if method == "getUpdates" else True
                 if method == "getMe":
                     result = {"id": 1, "is_bot": True, "first_name": "bot", "username": "test_bot"}
@@ -196,3 +200,134 @@ def test_serve_refuses_to_start_on_a_knowledge_base_that_kb_check_rejects(tmp_pa
         assert served.wait_healthy()["status"] == "ok"
     finally:
         served.stop_with(signal.SIGTERM)
+
+
+# -- clean shutdown -------------------------------------------------------------------------
+
+
+def wait_until(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def stops_cleanly(served: Served, sig: signal.Signals) -> None:
+    took = served.stop_with(sig)
+    assert took < STOP_WITHIN, f"{took:.1f} s: {served.output}"
+    # uvicorn ends by raising the signal it caught again: SIGTERM's default is to end with it.
+    assert served.process.returncode in (0, -sig), served.output
+    assert "Traceback" not in served.output
+    assert "Shutting down" in served.output and "did not stop" not in served.output
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_polling_stops_within_5_s_against_a_bot_api_that_answers_at_once(
+    api: FastBotApi, tmp_path: Path, sig: signal.Signals
+) -> None:
+    served = Served(environment(tmp_path / "data", api.url), "--polling")
+    assert served.wait_healthy()["channels"]["telegram"] == "polling"
+    wait_until(lambda: api.count("getUpdates") >= 20)  # the loop spins: nothing holds a call open
+    stops_cleanly(served, sig)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_polling_stops_within_5_s_while_telegram_holds_getupdates_open(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    api = FastBotApi(hold=25.0)
+    try:
+        served = Served(environment(tmp_path / "data", api.url), "--polling")
+        served.wait_healthy()
+        wait_until(lambda: api.count("getUpdates") >= 1)
+        time.sleep(0.3)  # the call is in flight
+        stops_cleanly(served, sig)
+    finally:
+        api.server.shutdown()
+
+
+def webhook_environment(data: Path, api: FastBotApi, **extra: str) -> dict[str, str]:
+    return environment(
+        data,
+        api.url,
+        TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+        PUBLIC_BASE_URL=PUBLIC_URL,
+        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_with_a_webhook_stops_within_5_s(api: FastBotApi, tmp_path: Path, sig: signal.Signals) -> None:
+    served = Served(webhook_environment(tmp_path / "data", api))
+    assert served.wait_healthy()["channels"] == {"telegram": "webhook", "whatsapp": "on"}
+    # A keep-alive client still connected does not hold the shutdown.
+    with httpx.Client() as client:
+        assert client.get(f"{served.url}/healthz").status_code == 200
+        stops_cleanly(served, sig)
+
+
+# -- setWebhook retried, /healthz and the log tell the truth --------------------------------
+
+
+def test_a_failing_setwebhook_is_retried_with_back_off_and_healthz_says_so_until_it_is_set(tmp_path: Path) -> None:
+    api = FastBotApi(failing_webhooks=3)
+    try:
+        served = Served(webhook_environment(tmp_path / "data", api, VOLUNTEER_CHAT_ID=str(ROOM)))
+        report = served.wait_healthy()
+        if api.count("setWebhook", 200) == 0:
+            assert report["channels"]["telegram"] == "webhook not set"
+        wait_until(lambda: api.count("setWebhook", 200) == 1)
+        wait_until(lambda: served.health() is not None and served.health()["channels"]["telegram"] == "webhook", 5)
+        report = served.health()
+        assert report is not None and report["desk"] == "on" and report["whatsapp_replies"] == "off"
+        assert api.count("setWebhook") == 4
+        times = api.times("setWebhook")
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert gaps[0] >= 0.9 and all(later > earlier * 1.5 for earlier, later in itertools.pairwise(gaps))
+        time.sleep(0.5)
+        assert api.count("setWebhook") == 4  # set: no more calls
+        stops_cleanly(served, signal.SIGTERM)
+    finally:
+        api.server.shutdown()
+    log = served.output
+    assert log.count("telegram webhook not set (") == 3 and log.count("telegram webhook set") == 1
+    # One line each for the channels and the desk, on or off; no secret, no chat id.
+    assert log.count("telegram on: webhook") == 1
+    assert log.count("whatsapp on; whatsapp replies from volunteers off") == 1
+    assert log.count("volunteer desk on") == 1
+    for secret in (TELEGRAM_TOKEN, TELEGRAM_SECRET, TWILIO_TOKEN, str(ROOM)):
+        assert secret not in log
+
+
+def test_healthz_and_the_log_say_what_is_off(api: FastBotApi, tmp_path: Path) -> None:
+    served = Served(environment(tmp_path / "data", api.url))  # no secret, no public address
+    report = served.wait_healthy()
+    assert report["channels"] == {"telegram": "webhook not set", "whatsapp": "off"}
+    assert report["desk"] == "off" and report["whatsapp_replies"] == "off"
+    stops_cleanly(served, signal.SIGINT)
+    assert api.count("setWebhook") == 0
+    log = served.output
+    assert log.count("telegram webhook off: TELEGRAM_WEBHOOK_SECRET is not set") == 1
+    assert log.count("whatsapp off: TWILIO_AUTH_TOKEN is not set") == 1
+    assert log.count("volunteer desk off: VOLUNTEER_CHAT_ID is not set") == 1
+
+
+def test_in_process_a_refused_setwebhook_is_tried_again_until_healthz_can_say_webhook(
+    conversations: Any, tmp_path: Path
+) -> None:
+    from starlette.testclient import TestClient
+
+    from bot.server import create_app
+    from tests.conftest import RecordingRequest, channel_settings
+
+    telegram = RecordingRequest()
+    refused = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+    telegram.failures += [(502, refused), (502, refused)]
+    app = create_app(channel_settings(tmp_path, volunteer_chat_id=ROOM), conversations, telegram_request=telegram)
+    with TestClient(app) as client:
+        report = client.get("/healthz").json()
+        assert report["channels"]["telegram"] == "webhook not set" and report["desk"] == "on"
+        assert report["whatsapp_replies"] == "on"
+        wait_until(lambda: client.get("/healthz").json()["channels"]["telegram"] == "webhook", 10)
+    assert sum(c.method == "setWebhook" for c in telegram.calls) == 3
