@@ -244,5 +244,11 @@ def test_migrations_create_and_then_leave_the_schema_alone(tmp_path: Path) -> No
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
     applied = conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("m001_initial",), ("m002_volunteer_desk",), ("m003_gaps",), ("m004_usage",)]
+    assert applied == [
+        ("m001_initial",),
+        ("m002_volunteer_desk",),
+        ("m003_gaps",),
+        ("m004_usage",),
+        ("m006_reply_counts",),
+    ]
     store.close()
