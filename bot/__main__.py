@@ -270,6 +270,10 @@ def _kb(command: str, settings: Settings) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C while loading or answering: leave quietly, with the shell's code for it.
+        print(file=sys.stderr)
+        sys.exit(130)
     except BrokenPipeError:
         # The reader left (`| head`): nothing more to say, and no traceback about it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
