@@ -31,6 +31,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.conversation import TELEGRAM, Conversations, Delivery, Inbound, Outbound, Unavailable
+from bot.i18n import right_to_left
 from bot.signatures import TELEGRAM_SECRET_HEADER, telegram_secret_ok
 from bot.splitting import TELEGRAM_LIMIT, split
 
@@ -41,6 +42,8 @@ POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
 # Replies to different people leave side by side, each person's in order.
 PARALLEL_PEOPLE = 8
 MAX_BACKOFF = 60.0
+# Written in any group the bot is in, this gets the group's id (for VOLUNTEER_CHAT_ID).
+GROUP_ID_COMMAND = "/groupid"
 # A refused or failed setWebhook is tried again after this long, then twice as long each time.
 WEBHOOK_RETRY_FIRST = 1.0
 
@@ -70,12 +73,41 @@ class TelegramChannel:
             update = Update.de_json(json.loads(body), self.bot)
         except Exception:  # any malformed body; its content is not logged
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)
+        asked = self.group_id_asked(update)
+        if asked is not None:
+            return Response(status_code=200, background=BackgroundTask(self.tell_group_id, *asked))
         try:
             callback = self.accept(update)
         except Unavailable:
             # Not acknowledged: Telegram delivers the update again later.
             return Response(status_code=503)
         return Response(status_code=200, background=BackgroundTask(self.after, callback))
+
+    def group_id_asked(self, update: Update) -> tuple[int, str] | None:
+        """(group id, language) when someone writes GROUP_ID_COMMAND in a group: so that a
+        coordinator learns the id VOLUNTEER_CHAT_ID needs, in webhook mode too (getUpdates
+        does not work while a webhook is set). Nothing in private chats."""
+        message = update.message
+        if message is None or message.chat is None or message.chat.type not in ("group", "supergroup"):
+            return None
+        text = _text_or_none(message.text)
+        if not text or not _is_id(message.chat.id):
+            return None
+        command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.strip() else ""
+        if command != GROUP_ID_COMMAND:
+            return None
+        code = _text_or_none(message.from_user.language_code) if message.from_user else None
+        return message.chat.id, (code or "en")[:2].lower()
+
+    async def tell_group_id(self, chat_id: int, language: str) -> None:
+        """Only the group's id, in the language of whoever asked (English otherwise)."""
+        catalogs = self.conversations.bot.catalogs
+        m = catalogs.get(language) or catalogs["en"]
+        text = right_to_left(m._("This group's id: {chat_id}").format(chat_id=chat_id), m.language)
+        try:
+            await self.bot.send_message(chat_id=chat_id, text=telegram_html(text), parse_mode="HTML")
+        except TelegramError as exc:
+            log.warning("group id not sent (%s)", type(exc).__name__)
 
     def accept(self, update: Update) -> str | None:
         """Record the update and queue its replies; returns the id of a button press to
@@ -223,6 +255,11 @@ class TelegramChannel:
             backoff = 1.0
             callbacks: list[str | None] = []
             for update in updates:
+                asked = self.group_id_asked(update)
+                if asked is not None:
+                    await self.tell_group_id(*asked)
+                    offset = update.update_id + 1
+                    continue
                 try:
                     callbacks.append(self.accept(update))
                 except Unavailable:

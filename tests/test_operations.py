@@ -331,3 +331,72 @@ def test_in_process_a_refused_setwebhook_is_tried_again_until_healthz_can_say_we
         assert report["whatsapp_replies"] == "on"
         wait_until(lambda: client.get("/healthz").json()["channels"]["telegram"] == "webhook", 10)
     assert sum(c.method == "setWebhook" for c in telegram.calls) == 3
+
+
+# -- the volunteers' group id, in webhook mode --------------------------------------------
+
+GROUP = -1001234509876
+
+
+def group_update(update_id: int, text: str, language_code: str = "fr", chat_id: int = GROUP) -> dict[str, Any]:
+    from tests.conftest import telegram_update
+
+    update = telegram_update(update_id, text, user_id=4343001, language_code=language_code, chat_type="supergroup")
+    update["message"]["chat"] = {"id": chat_id, "type": "supergroup", "title": "Bénévoles"}
+    return update
+
+
+def test_groupid_in_a_group_answers_only_the_group_id_and_nothing_in_private(
+    conversations: Any, tmp_path: Path
+) -> None:
+    from starlette.testclient import TestClient
+
+    from bot.server import create_app
+    from tests.conftest import RecordingRequest, channel_settings, telegram_update
+
+    telegram = RecordingRequest()
+    app = create_app(channel_settings(tmp_path), conversations, telegram_request=telegram, background=False)
+    secret = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    with TestClient(app) as client:
+        for n, (text, language) in enumerate(
+            [("/groupid", "fr"), ("/groupid@newcomer_test_bot", "ar"), ("/groupid", "xx"), ("hello all", "en")], 1
+        ):
+            assert client.post("/telegram", json=group_update(n, text, language), headers=secret).status_code == 200
+        assert client.post("/telegram", json=telegram_update(9, "/groupid"), headers=secret).status_code == 200
+    to_group = [p for p in telegram.sent() if p["chat_id"] == GROUP]
+    assert [p["text"] for p in to_group] == [
+        f"Identifiant de ce groupe : {GROUP}",
+        f"\u200fمعرّف هذه المجموعة: {GROUP}",
+        f"This group's id: {GROUP}",  # a language the bot does not have: English
+    ]
+    in_private = [str(p["text"]) for p in telegram.sent() if p["chat_id"] == 777001]
+    assert in_private and all(str(GROUP) not in text and "group's id" not in text for text in in_private)
+    assert conversations.store.counts()["users"] == 1  # the group's messages recorded no one
+
+
+def test_groupid_works_while_polling_too(conversations: Any, tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.server import create_app
+    from tests.conftest import RecordingRequest, channel_settings
+
+    class OnePoll(RecordingRequest):
+        polls = 0
+
+        async def do_request(  # type: ignore[override]
+            self, url: str, method: str, request_data: Any = None, **timeouts: Any
+        ) -> tuple[int, bytes]:
+            if url.endswith("/getUpdates"):
+                self.polls += 1
+                if self.polls > 1:
+                    raise asyncio.CancelledError  # the script is done: the poller stops
+                return 200, json.dumps({"ok": True, "result": [group_update(5, "/groupid", "es")]}).encode()
+            return await super().do_request(url, method, request_data, **timeouts)
+
+    telegram = OnePoll()
+    settings = channel_settings(tmp_path)
+    app = create_app(settings, conversations, polling=True, telegram_request=telegram, background=False)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(app.state.channels.telegram.poll())
+    assert [p["text"] for p in telegram.sent()] == [f"Identificador de este grupo: {GROUP}"]
+    assert conversations.store.counts()["events"] == 0
