@@ -38,6 +38,7 @@ from bot.core import Bot
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.whatsapp import WhatsAppChannel, WhatsAppSender
+from bot.whatsapp import twilio_client as rest_client
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,9 @@ def channels(
             kick=found.kick,
         )
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
-        client = twilio_client or Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        client = twilio_client or rest_client(
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url
+        )
         found.whatsapp_sender = WhatsAppSender(
             conversations, client, settings.twilio_whatsapp_from, settings.twilio_template_sid
         )
