@@ -166,8 +166,12 @@ def test_ctrl_c_in_a_terminal_leaves_without_a_traceback(terminal: Terminal) -> 
 
 def test_ctrl_c_while_the_bot_is_loading_leaves_without_a_traceback() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "chat"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(1.0)  # importing and loading the knowledge base
     process.send_signal(signal.SIGINT)
@@ -178,7 +182,11 @@ def test_ctrl_c_while_the_bot_is_loading_leaves_without_a_traceback() -> None:
 
 def test_closed_stdin_ends_the_chat_cleanly() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"], cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert done.returncode == 0
