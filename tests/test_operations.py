@@ -400,3 +400,25 @@ def test_groupid_works_while_polling_too(conversations: Any, tmp_path: Path) -> 
         asyncio.run(app.state.channels.telegram.poll())
     assert [p["text"] for p in telegram.sent()] == [f"Identificador de este grupo: {GROUP}"]
     assert conversations.store.counts()["events"] == 0
+
+
+def test_a_signal_arms_the_deadline_beside_the_servers_own_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.server as server
+
+    seen: list[int] = []
+    exited = threading.Event()
+    monkeypatch.setattr(server, "SHUTDOWN_DEADLINE", 0.05)
+    monkeypatch.setattr(server, "_exit_now", exited.set)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig in saved:
+            signal.signal(sig, lambda signum, frame: seen.append(signum))
+        server._bound_shutdown()
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        handler(signal.SIGTERM, None)
+        assert seen == [signal.SIGTERM]  # uvicorn's handler still runs first
+        assert exited.wait(2)  # and the deadline fires if the process is still there
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
