@@ -107,14 +107,37 @@ def _serve(settings: Settings, host: str, port: int, polling: bool) -> int:
     import uvicorn
 
     from bot.app import build_conversations, rebuild_bot
-    from bot.server import configure_logging, create_app, uvicorn_options
+    from bot.server import SHUTDOWN_GRACE, configure_logging, create_app, uvicorn_options
 
+    # Never serve what `kb check` rejects: at start-up there is no last good build to keep
+    # (a reload keeps the running one), so the server refuses to start and says why.
+    bot, problems = rebuild_bot(settings)
+    if bot is None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(
+            f"error: not serving: kb check found {len(problems)} problem(s) in {settings.knowledge_dir};"
+            " fix them (`python -m bot kb check` lists them) and start again",
+            file=sys.stderr,
+        )
+        return 1
     configure_logging(settings.log_level)
-    app = create_app(settings, build_conversations(settings), polling=polling, rebuild=lambda: rebuild_bot(settings))
+    app = create_app(
+        settings, build_conversations(settings, bot), polling=polling, rebuild=lambda: rebuild_bot(settings)
+    )
     # uvicorn's access log would record callers' addresses: off. Its other logs go
     # through the configuration above.
+    # On SIGINT or SIGTERM, requests in flight get SHUTDOWN_GRACE seconds to end; the server
+    # arms its own deadline beside (bot.server._bound_shutdown).
     uvicorn.run(
-        app, host=host, port=port, access_log=False, log_config=None, proxy_headers=True, **uvicorn_options(settings)
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=int(SHUTDOWN_GRACE) + 1,
+        **uvicorn_options(settings),
     )
     return 0
 
@@ -265,6 +288,10 @@ def _kb(command: str, settings: Settings) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
+    except KeyboardInterrupt:
+        # Ctrl-C while loading or answering: leave quietly, with the shell's code for it.
+        print(file=sys.stderr)
+        sys.exit(130)
     except BrokenPipeError:
         # The reader left (`| head`): nothing more to say, and no traceback about it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

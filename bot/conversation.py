@@ -54,6 +54,8 @@ OUTBOX_DAYS = 2
 # Failed deliveries wait 1 s, 2 s, 4 s ... up to 5 minutes between attempts.
 RETRY_BASE = timedelta(seconds=1)
 RETRY_MAX = timedelta(minutes=5)
+# Replies that are not answers, counted per language for maintainers (`kb report`).
+COUNTED_KINDS = ("no_answer", "handoff", "emergency")
 # Questions without an answer are counted this long, for maintainers (`kb gaps`).
 GAP_DAYS = 30
 # What could say who asked is masked before a question is counted: numbers of five
@@ -359,6 +361,8 @@ class Conversations:
         if not user.language_chosen:
             user = _with(user, language=reply.language)
         m = self.bot.catalogs[reply.language]
+        if reply.kind in COUNTED_KINDS:
+            self.store.count_reply(reply.language, reply.kind)  # for `kb report`: no person, no text
         if reply.kind == "handoff" and desk is not None:
             consent = desk.ask_consent(m, user.pseudonym, sanitize(inbound.text)[:READ_LIMIT], inbound.channel)
             # The core's reason ("this needs a person") and reminder stay; its promise of

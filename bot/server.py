@@ -18,11 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import resource
 import signal
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,6 +43,7 @@ from bot.core import Bot
 from bot.settings import Settings
 from bot.telegram_channel import TelegramChannel
 from bot.whatsapp import WhatsAppChannel, WhatsAppSender
+from bot.whatsapp import twilio_client as rest_client
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,10 @@ PURGE_EVERY = 24 * 60 * 60.0
 REMIND_EVERY = 60.0
 # Messages that could not leave (and what a crash left in the outbox) are retried this often.
 RETRY_EVERY = 5.0
+# On SIGINT or SIGTERM: background tasks get this long to end once cancelled, and the
+# whole process this long to exit (then it exits at once).
+SHUTDOWN_GRACE = 1.0
+SHUTDOWN_DEADLINE = 4.0
 # Libraries that log request URLs (with the bot token), parameters (chat ids, texts) or
 # headers at INFO or DEBUG: they speak only of problems.
 QUIET_LOGGERS = ("httpx", "httpcore", "hpack", "telegram", "twilio", "uvicorn.access", "asyncio")
@@ -95,8 +103,12 @@ class Channels:
                 await self.deliver()
             except Exception as exc:
                 log.warning("delivery failed (%s); will retry", type(exc).__name__)
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for loses a cancellation
+            # that arrives as the event is set, and with a poller waking this worker many
+            # times a second, the server never stopped on SIGINT or SIGTERM.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), RETRY_EVERY)
+                async with asyncio.timeout(RETRY_EVERY):
+                    await self.wake.wait()
             self.wake.clear()
 
     async def deliver(self) -> None:
@@ -151,6 +163,10 @@ def channels(
         secret = settings.telegram_webhook_secret
         if not polling and not secret:
             log.warning("telegram webhook off: TELEGRAM_WEBHOOK_SECRET is not set (set it, or use --polling)")
+        elif not polling and not settings.public_base_url:
+            log.warning("telegram webhook off: PUBLIC_BASE_URL is not set (set it, or use --polling)")
+        else:
+            log.info("telegram on: %s", "polling" if polling else "webhook")
         found.telegram = TelegramChannel(
             conversations, telegram_bot(settings, telegram_request), secret, settings.volunteer_chat_id, found.kick
         )
@@ -167,17 +183,35 @@ def channels(
             kick=found.kick,
         )
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_whatsapp_from:
-        client = twilio_client or Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        client = twilio_client or rest_client(
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url
+        )
         found.whatsapp_sender = WhatsAppSender(
             conversations, client, settings.twilio_whatsapp_from, settings.twilio_template_sid
         )
+        if found.whatsapp is not None:
+            log.info("whatsapp on, with replies from volunteers")
     elif found.whatsapp is not None:
-        log.info("whatsapp replies from volunteers off: TWILIO_ACCOUNT_SID or TWILIO_WHATSAPP_FROM is not set")
+        log.info(
+            "whatsapp on; whatsapp replies from volunteers off: TWILIO_ACCOUNT_SID or TWILIO_WHATSAPP_FROM is not set"
+        )
     if settings.volunteer_chat_id is None:
         log.info("volunteer desk off: VOLUNTEER_CHAT_ID is not set")
     elif found.telegram is None:
         log.warning("volunteer desk off: the volunteers' room is on Telegram, and TELEGRAM_BOT_TOKEN is not set")
+    else:
+        log.info("volunteer desk on")
     return found
+
+
+def telegram_state(found: Channels) -> str:
+    """What /healthz says of Telegram: off, polling (the loop runs), polling stopped,
+    webhook (Telegram accepted it) or webhook not set."""
+    if found.telegram is None:
+        return "off"
+    if found.polling:
+        return "polling" if found.telegram.polling else "polling stopped"
+    return "webhook" if found.telegram.webhook_set else "webhook not set"
 
 
 def create_app(
@@ -210,10 +244,9 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         report = {"status": "ok", **conversations.health()}
-        report["channels"] = {
-            "telegram": "polling" if found.telegram and polling else "webhook" if found.telegram else "off",
-            "whatsapp": "on" if found.whatsapp else "off",
-        }
+        report["channels"] = {"telegram": telegram_state(found), "whatsapp": "on" if found.whatsapp else "off"}
+        report["whatsapp_replies"] = "on" if found.whatsapp_sender else "off"
+        report["desk"] = "on" if found.telegram is not None and settings.volunteer_chat_id is not None else "off"
         ok = report["database"] == "ok"
         if not ok:
             report["status"] = "degraded"
@@ -243,15 +276,22 @@ def create_app(
                 if polling:
                     found.tasks.append(asyncio.create_task(found.telegram.poll()))
                 elif settings.public_base_url and found.telegram.secret:
-                    await found.telegram.set_webhook(settings.public_base_url + "/telegram")
+                    url = settings.public_base_url + "/telegram"
+                    if not await found.telegram.set_webhook(url):
+                        found.tasks.append(asyncio.create_task(found.telegram.retry_webhook(url)))
+            _bound_shutdown()
         try:
             yield
         finally:
             for task in found.tasks:
                 task.cancel()
-            for task in found.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # A task that does not end when cancelled (a call stuck in a library) is left
+            # behind rather than holding the shutdown.
+            if found.tasks:
+                _, stuck = await asyncio.wait(found.tasks, timeout=SHUTDOWN_GRACE)
+                if stuck:
+                    names = ", ".join(sorted(t.get_coro().__qualname__ for t in stuck))  # type: ignore[union-attr]
+                    log.warning("shutdown: %d background task(s) did not stop (%s); left behind", len(stuck), names)
             found.tasks.clear()
 
     routes = [
@@ -265,6 +305,34 @@ def create_app(
         BodyLimit, limit=MAX_BODY, limits={"/whatsapp": WHATSAPP_MAX_BODY}, seconds=float(settings.body_timeout)
     )
     return app
+
+
+def _bound_shutdown() -> None:
+    """Whatever happens after SIGINT or SIGTERM (a connection that does not close, a
+    library call stuck in a worker thread), the process ends within SHUTDOWN_DEADLINE
+    seconds. The server's own handlers (uvicorn's) still run first and stop it cleanly;
+    this only arms a timer beside them. What is queued is in the database, and is sent
+    after the restart. Only in the main thread (not under a test client)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: FrameType | None, previous: Callable[..., object] = previous) -> None:
+            timer = threading.Timer(SHUTDOWN_DEADLINE, _exit_now)
+            timer.daemon = True
+            timer.start()
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def _exit_now() -> None:
+    log.error("shutdown took more than %.0f s: exiting now", SHUTDOWN_DEADLINE)
+    logging.shutdown()
+    os._exit(1)
 
 
 def _purge(conversations: Conversations) -> None:

@@ -41,6 +41,8 @@ class Settings:
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
     twilio_whatsapp_from: str = field(default="", repr=False)
+    # Where the Twilio REST client sends (a local test double or a proxy); "": Twilio's own.
+    twilio_api_base_url: str = ""
     public_base_url: str = ""
     retention_days: int = 30
     rate_limit_per_minute: int = 20
@@ -91,6 +93,7 @@ class Settings:
             twilio_account_sid=(env.get("TWILIO_ACCOUNT_SID") or "").strip(),
             twilio_auth_token=(env.get("TWILIO_AUTH_TOKEN") or "").strip(),
             twilio_whatsapp_from=(env.get("TWILIO_WHATSAPP_FROM") or "").strip(),
+            twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or "").strip().rstrip("/"),
             public_base_url=public,
             retention_days=_positive(env, "BOT_RETENTION_DAYS", cls.retention_days),
             rate_limit_per_minute=_positive(env, "BOT_RATE_LIMIT", cls.rate_limit_per_minute),

@@ -22,6 +22,8 @@ What is kept is deliberately little; see the privacy section of the README:
 - `audit`: each volunteer action (claim, reply, close): volunteer id, case, time; no text.
 - `citations`, `answer_counts`: how often each passage was cited, and answers per
   language and topic; no person, no channel, no text.
+- `reply_counts`: replies that were not answers (no answer, handoff, emergency) per
+  language and kind; no person, no channel, no text.
 - `gaps`: questions the bot could not answer, normalised (numbers and addresses masked),
   counted per language, with the last day asked; no person, no channel; kept 30 days.
 
@@ -170,6 +172,13 @@ def m005_unsent_replies(db: Database) -> None:
         {"key": str, "thread": str, "sealed": bytes, "day": str}, pk="key", not_null={"thread", "sealed", "day"}
     )
     db.table("unsent_replies").create_index(["thread"])
+
+
+@migrations()
+def m006_reply_counts(db: Database) -> None:
+    db.table("reply_counts").create(
+        {"language": str, "kind": str, "count": int}, pk=("language", "kind"), not_null={"count"}
+    )
 
 
 @dataclass(frozen=True)
@@ -440,6 +449,18 @@ class Store:
             " ON CONFLICT (language, topic) DO UPDATE SET count = count + 1",
             (language, topic),
         )
+
+    def count_reply(self, language: str, kind: str) -> None:
+        self.db.conn.execute(
+            "INSERT INTO reply_counts (language, kind, count) VALUES (?, ?, 1)"
+            " ON CONFLICT (language, kind) DO UPDATE SET count = count + 1",
+            (language, kind),
+        )
+
+    def reply_counts(self) -> dict[tuple[str, str], int]:
+        """(language, kind) -> how many replies of that kind (no_answer, handoff, emergency)."""
+        rows = self.db.conn.execute("SELECT language, kind, count FROM reply_counts")
+        return {(str(a), str(b)): int(c) for a, b, c in rows}
 
     def citations(self) -> dict[str, int]:
         return {str(p): int(c) for p, c in self.db.conn.execute("SELECT passage_id, count FROM citations")}

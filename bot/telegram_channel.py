@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.conversation import TELEGRAM, Conversations, Delivery, Inbound, Outbound, Unavailable
+from bot.i18n import right_to_left
 from bot.signatures import TELEGRAM_SECRET_HEADER, telegram_secret_ok
 from bot.splitting import TELEGRAM_LIMIT, split
 
@@ -43,6 +44,10 @@ POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates call open
 # Bot API calls go one at a time (see `_send`).
 PARALLEL_PEOPLE = 8
 MAX_BACKOFF = 60.0
+# Written in any group the bot is in, this gets the group's id (for VOLUNTEER_CHAT_ID).
+GROUP_ID_COMMAND = "/groupid"
+# A refused or failed setWebhook is tried again after this long, then twice as long each time.
+WEBHOOK_RETRY_FIRST = 1.0
 
 
 @dataclass
@@ -58,6 +63,9 @@ class TelegramChannel:
     _again: bool = field(init=False, default=False)
     # Held from a sendMessage call until its result is recorded in the outbox.
     _unrecorded: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    # What /healthz reports: Telegram accepted the webhook; the polling loop is running.
+    webhook_set: bool = field(init=False, default=False)
+    polling: bool = field(init=False, default=False)
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -69,12 +77,41 @@ class TelegramChannel:
             update = Update.de_json(json.loads(body), self.bot)
         except Exception:  # any malformed body; its content is not logged
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)
+        asked = self.group_id_asked(update)
+        if asked is not None:
+            return Response(status_code=200, background=BackgroundTask(self.tell_group_id, *asked))
         try:
             callback = self.accept(update)
         except Unavailable:
             # Not acknowledged: Telegram delivers the update again later.
             return Response(status_code=503)
         return Response(status_code=200, background=BackgroundTask(self.after, callback))
+
+    def group_id_asked(self, update: Update) -> tuple[int, str] | None:
+        """(group id, language) when someone writes GROUP_ID_COMMAND in a group: so that a
+        coordinator learns the id VOLUNTEER_CHAT_ID needs, in webhook mode too (getUpdates
+        does not work while a webhook is set). Nothing in private chats."""
+        message = update.message
+        if message is None or message.chat is None or message.chat.type not in ("group", "supergroup"):
+            return None
+        text = _text_or_none(message.text)
+        if not text or not _is_id(message.chat.id):
+            return None
+        command = text.split(maxsplit=1)[0].split("@", 1)[0].lower() if text.strip() else ""
+        if command != GROUP_ID_COMMAND:
+            return None
+        code = _text_or_none(message.from_user.language_code) if message.from_user else None
+        return message.chat.id, (code or "en")[:2].lower()
+
+    async def tell_group_id(self, chat_id: int, language: str) -> None:
+        """Only the group's id, in the language of whoever asked (English otherwise)."""
+        catalogs = self.conversations.bot.catalogs
+        m = catalogs.get(language) or catalogs["en"]
+        text = right_to_left(m._("This group's id: {chat_id}").format(chat_id=chat_id), m.language)
+        try:
+            await self.bot.send_message(chat_id=chat_id, text=telegram_html(text), parse_mode="HTML")
+        except TelegramError as exc:
+            log.warning("group id not sent (%s)", type(exc).__name__)
 
     def accept(self, update: Update) -> str | None:
         """Record the update and queue its replies; returns the id of a button press to
@@ -185,7 +222,19 @@ class TelegramChannel:
             log.error("telegram webhook not set (%s); check TELEGRAM_BOT_TOKEN and PUBLIC_BASE_URL", type(exc).__name__)
             return False
         log.info("telegram webhook set")
+        self.webhook_set = True
         return True
+
+    async def retry_webhook(self, url: str, first: float = WEBHOOK_RETRY_FIRST) -> None:
+        """After a failed `setWebhook`: try again, waiting twice as long each time (up to
+        MAX_BACKOFF), until Telegram accepts it."""
+        delay = first
+        while True:
+            log.info("telegram webhook: trying again in %.0f s", delay)
+            await asyncio.sleep(delay)
+            if await self.set_webhook(url):
+                return
+            delay = min(delay * 2, MAX_BACKOFF)
 
     async def poll(self) -> None:
         """Long polling: for a bot with no public address (`serve --polling`)."""
@@ -193,6 +242,13 @@ class TelegramChannel:
             await self.bot.delete_webhook()
         except TelegramError as exc:
             log.warning("telegram webhook not removed (%s)", type(exc).__name__)
+        self.polling = True
+        try:
+            await self._poll_loop()
+        finally:
+            self.polling = False
+
+    async def _poll_loop(self) -> None:
         offset: int | None = None
         backoff = 1.0
         while True:
@@ -211,6 +267,11 @@ class TelegramChannel:
             backoff = 1.0
             callbacks: list[str | None] = []
             for update in updates:
+                asked = self.group_id_asked(update)
+                if asked is not None:
+                    await self.tell_group_id(*asked)
+                    offset = update.update_id + 1
+                    continue
                 try:
                     callbacks.append(self.accept(update))
                 except Unavailable:

@@ -1,8 +1,10 @@
 """Usage report (`python -m bot kb report`): how each passage serves, for maintainers.
 
-Owns putting together, per passage, the times it was cited, thumbs up and down, its age
-and the languages it has, from the knowledge base and the counts the database keeps
-(no person, no channel, no text); and the answers per language and topic. Gives it as
+Owns putting together, per passage, the times it was cited, thumbs up and down, its age,
+the languages it has, its source's title and where it is written (file:line), from the
+knowledge base and the counts the database keeps (no person, no channel, no text); the
+replies per language and kind (answers, no answers, handoffs, emergencies); and the
+answers per language and topic. Gives it as
 plain text lines, or as one self-contained HTML page with a chart of the answers per
 topic and language (inline SVG drawn by matplotlib; no script, nothing fetched).
 
@@ -32,30 +34,62 @@ class PassageUsage:
     unhelpful: int
     age_days: int
     languages: tuple[str, ...]
+    title: str = ""  # the source's title
+    source: str = ""  # the source's id
+    where: str = ""  # file:line of the passage
 
 
 def passage_usage(kb: KnowledgeBase, store: Store, today: date) -> list[PassageUsage]:
     """Every passage, most cited first."""
     cited = store.citations()
     feedback = store.passage_feedback()
-    rows = [
-        PassageUsage(
-            p.id,
-            cited.get(p.id, 0),
-            *feedback.get(p.id, (0, 0)),
-            (today - p.as_of.first_day).days,
-            tuple(lang for lang in LANGUAGES if p.texts.get(lang, "").strip()),
+    rows = []
+    for p in kb.passages:
+        source = kb.sources.get(p.source)
+        rows.append(
+            PassageUsage(
+                p.id,
+                cited.get(p.id, 0),
+                *feedback.get(p.id, (0, 0)),
+                (today - p.as_of.first_day).days,
+                tuple(lang for lang in LANGUAGES if p.texts.get(lang, "").strip()),
+                title=source.title if source else "",
+                source=p.source,
+                where=f"{p.file}:{p.line}",
+            )
         )
-        for p in kb.passages
-    ]
     return sorted(rows, key=lambda r: (-r.cited, r.passage_id))
 
 
+# The kinds of reply counted per language: answers (from the topics' counts), then the
+# replies that are not answers, which say what the knowledge base or the bot lacks.
+KINDS = ("answer", "no_answer", "handoff", "emergency")
+
+
+def kind_counts(store: Store) -> tuple[list[str], dict[tuple[str, str], int]]:
+    """Languages (the bot's four, then any other) and (language, kind) -> replies."""
+    counts = dict(store.reply_counts())
+    for language, _, count in store.answer_counts():
+        counts[(language, "answer")] = counts.get((language, "answer"), 0) + count
+    languages = [*LANGUAGES, *sorted({language for language, _ in counts} - set(LANGUAGES))]
+    return languages, counts
+
+
 def report(kb: KnowledgeBase, store: Store, today: date) -> list[str]:
-    lines = [f"{'cited':>6} {'👍':>4} {'👎':>4} {'age (days)':>10}  {'languages':<11}  passage"]
+    header = f"{'cited':>6} {'👍':>4} {'👎':>4} {'age (days)':>10}  {'languages':<11}"
+    lines = [header + "  passage  [source: title]  file:line"]
     for r in passage_usage(kb, store, today):
         languages = ",".join(r.languages)
-        lines.append(f"{r.cited:>6} {r.helpful:>4} {r.unhelpful:>4} {r.age_days:>10}  {languages:<11}  {r.passage_id}")
+        lines.append(
+            f"{r.cited:>6} {r.helpful:>4} {r.unhelpful:>4} {r.age_days:>10}  {languages:<11}  {r.passage_id}"
+            f"  [{r.source}: {r.title}]  {r.where}"
+        )
+    lines.append("")
+    lines.append("replies per language and kind:")
+    columns, counts = kind_counts(store)
+    lines.append(f"  {'':<10}" + "".join(f"{language:>7}" for language in columns))
+    for kind in KINDS:
+        lines.append(f"  {kind:<10}" + "".join(f"{counts.get((language, kind), 0):>7}" for language in columns))
     lines.append("")
     lines.append("answers per language and topic:")
     for language, topic, count in store.answer_counts():
@@ -222,6 +256,27 @@ def html_report(kb: KnowledgeBase, store: Store, today: date) -> str:
             "</tfoot>",
             "</table>",
         ]
+    kind_languages, kinds = kind_counts(store)
+    out += [
+        "<h2>Replies per language and kind</h2>",
+        "<table>",
+        "<thead>",
+        _row(
+            [f'<th scope="col" class="num">{e(language)}</th>' for language in kind_languages],
+            '<th scope="col">kind</th>',
+        ),
+        "</thead>",
+        "<tbody>",
+        *(
+            _row(
+                [f'<td class="num">{kinds.get((language, kind), 0)}</td>' for language in kind_languages],
+                f'<th scope="row">{e(kind)}</th>',
+            )
+            for kind in KINDS
+        ),
+        "</tbody>",
+        "</table>",
+    ]
     out += [
         "<h2>Passages, most cited first</h2>",
         "<table>",
@@ -236,6 +291,8 @@ def html_report(kb: KnowledgeBase, store: Store, today: date) -> str:
                     ("age (days)", ' class="num"'),
                     ("languages", ""),
                     ("passage", ""),
+                    ("source", ""),
+                    ("file:line", ""),
                 ]
             ]
         ),
@@ -244,6 +301,16 @@ def html_report(kb: KnowledgeBase, store: Store, today: date) -> str:
     ]
     for r in passage_usage(kb, store, today):
         numbers = [f'<td class="num">{n}</td>' for n in (r.cited, r.helpful, r.unhelpful, r.age_days)]
-        out.append(_row([*numbers, f"<td>{e(','.join(r.languages))}</td>", f"<td><code>{e(r.passage_id)}</code></td>"]))
+        out.append(
+            _row(
+                [
+                    *numbers,
+                    f"<td>{e(','.join(r.languages))}</td>",
+                    f"<td><code>{e(r.passage_id)}</code></td>",
+                    f'<td><span title="{e(r.source)}">{e(r.title)}</span></td>',
+                    f"<td><code>{e(r.where)}</code></td>",
+                ]
+            )
+        )
     out += ["</tbody>", "</table>", "</body>", "</html>", ""]
     return "\n".join(out)

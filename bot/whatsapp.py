@@ -19,6 +19,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from starlette.background import BackgroundTask
@@ -26,6 +28,8 @@ from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import Response
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
@@ -36,6 +40,13 @@ from bot.splitting import WHATSAPP_LIMIT, split
 log = logging.getLogger(__name__)
 
 TWIML = "application/xml"
+# A call to Twilio's REST API that takes longer than this fails (and is retried): it
+# runs in a worker thread, which nothing else can stop.
+TWILIO_TIMEOUT = 15.0
+# A message that failed this many times for a passing reason (429, 5xx, the network) is
+# given up, and the volunteers' room told; the waits between tries double from 1 s to
+# 5 min (bot.conversation), about a quarter of an hour in all.
+MAX_ATTEMPTS = 10
 _TWIML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
 
@@ -115,6 +126,37 @@ def twiml_document(pieces: list[str]) -> str:
     return f"{_TWIML_DECLARATION}<Response>{messages}</Response>"
 
 
+class RedirectedHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio.http is untyped
+    """twilio's own HTTP client, sending every request to `base_url` (TWILIO_API_BASE_URL:
+    a local test double, or a proxy) with the path and query twilio gives it."""
+
+    def __init__(self, base_url: str, timeout: float = TWILIO_TIMEOUT) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        parts = urlsplit(url)
+        moved = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+        return super().request(method, moved, params, data, headers, auth, timeout, allow_redirects)
+
+
+def twilio_client(account_sid: str, auth_token: str, base_url: str = "") -> Client:
+    """The REST client for messages the bot starts itself, with a timeout, at Twilio or
+    at `base_url`."""
+    http = RedirectedHttpClient(base_url) if base_url else TwilioHttpClient(timeout=TWILIO_TIMEOUT)
+    return Client(account_sid, auth_token, http_client=http)
+
+
 @dataclass
 class WhatsAppSender:
     """Delivers the WhatsApp outbox through Twilio's REST API (the client is
@@ -159,15 +201,22 @@ class WhatsAppSender:
                         self.conversations.progress(delivery, n + 1)
         except TwilioRestException as exc:
             if exc.status == 429 or exc.status >= 500:
-                log.warning("twilio unavailable (%s); will retry", exc.status)
-                self.conversations.attempted(delivery)
-                return False
+                return self._failed(delivery, f"twilio unavailable ({exc.status})")
             log.warning("twilio refused a message (%s, code %s); dropped", exc.status, exc.code)
             self.conversations.undeliverable(delivery, WHATSAPP)
             return True
         except Exception as exc:  # the network, as the twilio client raises it
-            log.warning("twilio unreachable (%s); will retry", type(exc).__name__)
-            self.conversations.attempted(delivery)
-            return False
+            return self._failed(delivery, f"twilio unreachable ({type(exc).__name__})")
         self.conversations.delivered(delivery)
         return True
+
+    def _failed(self, delivery: Delivery, why: str) -> bool:
+        """A passing failure: tried again later, or, after MAX_ATTEMPTS, given up (the
+        room is told when it was a volunteer's message). True when the message is done."""
+        if delivery.attempts + 1 >= MAX_ATTEMPTS:
+            log.warning("%s; a message given up after %d tries", why, MAX_ATTEMPTS)
+            self.conversations.undeliverable(delivery, WHATSAPP)
+            return True
+        log.warning("%s; will retry", why)
+        self.conversations.attempted(delivery)
+        return False

@@ -176,6 +176,8 @@ def test_every_sub_package_of_bot_is_installed() -> None:
 
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
     found = {
-        ".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "bot").rglob("__init__.py") if "__pycache__" not in init.parts
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "bot").rglob("__init__.py")
+        if "__pycache__" not in init.parts
     }
     assert found == listed

@@ -163,10 +163,12 @@ def test_serve_runs_uvicorn_without_access_log_and_with_the_channels_the_environ
         "log_config": None,
         "proxy_headers": True,
         "http": edge.kwargs["http"],  # uvicorn's httptools protocol, bounded (tests/test_hardening.py)
+        "timeout_graceful_shutdown": 2,  # then the process ends within 5 s (tests/test_operations.py)
     }
     assert issubclass(edge.kwargs["http"], HttpToolsProtocol)
     assert edge.health["status"] == "ok"
-    assert edge.health["channels"] == {"telegram": "polling", "whatsapp": "on"}
+    # The edge serves without the lifespan: the poller never started, and /healthz says so.
+    assert edge.health["channels"] == {"telegram": "polling stopped", "whatsapp": "on"}
     assert edge.telegram_status == 404  # polling: the webhook route is closed
     for name in QUIET_LOGGERS:
         assert logging.getLogger(name).level == logging.WARNING

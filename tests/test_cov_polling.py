@@ -165,7 +165,8 @@ def test_serve_polling_starts_the_poller_with_the_server_and_answers_what_it_fet
         while not telegram.sent():
             assert time.monotonic() < deadline, "the poller answered nothing"
             time.sleep(0.01)
-        assert client.get("/healthz").json()["channels"]["telegram"] == "polling"
+        # The script's end cancels the poller: it may already have stopped.
+        assert client.get("/healthz").json()["channels"]["telegram"] in ("polling", "polling stopped")
     assert telegram.calls[0].method == "deleteWebhook"
     assert not any(c.method == "setWebhook" for c in telegram.calls)  # polling and a webhook exclude each other
     assert "[1]" in telegram.sent()[0]["text"]

@@ -27,10 +27,11 @@ def test_stale_passages_come_oldest_first_with_their_source_and_place(bot: Bot) 
 
 def test_a_passage_reviewed_recently_is_not_listed(bot: Bot) -> None:
     first = bot.kb.passages[0]
+    due = dataclasses.replace(first, review_by=date(2026, 6, 1), valid_until=None)
     fresh = dataclasses.replace(first, review_by=date(2027, 6, 1), valid_until=None)
-    kb = dataclasses.replace(bot.kb, passages=(fresh, *bot.kb.passages[1:]))
-    assert first.id not in {s.passage.id for s in stale(kb, TODAY)}
-    assert first.id in {s.passage.id for s in stale(bot.kb, TODAY)}
+    listed = {s.passage.id for s in stale(dataclasses.replace(bot.kb, passages=(due, *bot.kb.passages[1:])), TODAY)}
+    assert first.id in listed
+    assert first.id not in {s.passage.id for s in stale(dataclasses.replace(bot.kb, passages=(fresh,)), TODAY)}
 
 
 def test_nothing_is_stale_on_the_day_the_sources_were_written(bot: Bot) -> None:

@@ -250,5 +250,6 @@ def test_migrations_create_and_then_leave_the_schema_alone(tmp_path: Path) -> No
         ("m003_gaps",),
         ("m004_usage",),
         ("m005_unsent_replies",),
+        ("m006_reply_counts",),
     ]
     store.close()

@@ -274,8 +274,14 @@ def test_a_danger_the_model_is_sure_of_outranks_a_rules_handoff(bot: Bot) -> Non
 @pytest.mark.parametrize(
     ("message", "language"),
     [
-        ("i keep seeing videos saying canada will deport everyone after the election, what is the actual policy?", "en"),
-        ("mi tio dice que canada le va a dar la residencia a todos los que llevan 5 años sin papeles, es cierto?", "es"),
+        (
+            "i keep seeing videos saying canada will deport everyone after the election, what is the actual policy?",
+            "en",
+        ),
+        (
+            "mi tio dice que canada le va a dar la residencia a todos los que llevan 5 años sin papeles, es cierto?",
+            "es",
+        ),
         ("my neighbour says they are deporting refused people faster now, what has the government said?", "en"),
     ],
 )

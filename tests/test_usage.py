@@ -137,7 +137,8 @@ def test_html_report_without_answers_says_so_and_draws_no_chart(bot: Bot, tmp_pa
     finally:
         store.close()
     assert "<svg" not in page and "No answers have been counted yet." in page
-    (passages,) = Tables(page).tables  # no empty table of answers
+    kinds, passages = Tables(page).tables  # no empty table of answers
+    assert [row[0] for row in kinds[1:]] == ["answer", "no_answer", "handoff", "emergency"]
     assert len(passages) == 1 + len(bot.kb.passages)
 
 
@@ -163,9 +164,9 @@ def test_html_report_escapes_passage_ids_topic_labels_and_topics(bot: Bot, tmp_p
     assert "&lt;script&gt;" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     texts = svg_texts(svg_of(page))
     assert HOSTILE + r" $\bad{ & $x$" in texts and "<img src=x onerror=alert(1)>" in texts
-    answers, passages = Tables(page).tables
+    answers, _, passages = Tables(page).tables
     assert {row[0] for row in answers[1:-1]} == {HOSTILE + r" $\bad{ & $x$", "<img src=x onerror=alert(1)>"}
-    assert passages[1][0] == "1" and passages[1][-1] == HOSTILE  # most cited first, read back as written
+    assert passages[1][0] == "1" and passages[1][5] == HOSTILE  # most cited first, read back as written
 
 
 def test_html_report_is_the_same_for_the_same_counts(bot: Bot, tmp_path: Path) -> None:
@@ -189,9 +190,18 @@ def test_html_report_per_passage_numbers_are_those_of_passage_usage(conversation
     conversations.receive(Inbound(TELEGRAM, "6", "3", "How do I claim asylum in Canada?", "fr"))
     kb, store = conversations.bot.kb, conversations.store
     passages = Tables(html_report(kb, store, TODAY)).tables[-1]
-    assert passages[0] == ["times cited", "👍", "👎", "age (days)", "languages", "passage"]
+    assert passages[0] == ["times cited", "👍", "👎", "age (days)", "languages", "passage", "source", "file:line"]
     expected = [
-        [str(u.cited), str(u.helpful), str(u.unhelpful), str(u.age_days), ",".join(u.languages), u.passage_id]
+        [
+            str(u.cited),
+            str(u.helpful),
+            str(u.unhelpful),
+            str(u.age_days),
+            ",".join(u.languages),
+            u.passage_id,
+            u.title,
+            u.where,
+        ]
         for u in passage_usage(kb, store, TODAY)
     ]
     assert passages[1:] == expected

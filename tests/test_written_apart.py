@@ -39,7 +39,9 @@ def _measured() -> list[str]:
             pytest.fail("../shared/eval is missing on CI")
         return found
     for name in ("dev.jsonl", "realistic.jsonl"):
-        found += [json.loads(line)["q"] for line in (EVAL / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+        found += [
+            json.loads(line)["q"] for line in (EVAL / name).read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
     return found
 
 
@@ -55,14 +57,23 @@ def _learned() -> dict[str, list[str]]:
     # The meta-phrases ("hi", "help", "talk to a volunteer") are short on purpose: a greeting
     # is a greeting. Only the longer ones could copy a question.
     texts["meta.yaml"] = [
-        str(p) for name in ("greeting", "help", "volunteer") for ps in meta[name].values() for p in ps if len(str(p).split()) > 3
+        str(p)
+        for name in ("greeting", "help", "volunteer")
+        for ps in meta[name].values()
+        for p in ps
+        if len(str(p).split()) > 3
     ]
     return texts
 
 
 def test_near_copies_are_recognised() -> None:
-    assert near(_words("How many undocumented people are living in Canada?"), _words("how many undocumented people are in canada"))
-    assert not near(_words("how many undocumented people are in canada"), _words("can undocumented people see a doctor"))
+    assert near(
+        _words("How many undocumented people are living in Canada?"),
+        _words("how many undocumented people are in canada"),
+    )
+    assert not near(
+        _words("how many undocumented people are in canada"), _words("can undocumented people see a doctor")
+    )
 
 
 def test_nothing_learned_nearly_copies_a_measured_question() -> None:
