@@ -299,7 +299,7 @@ class Bot:
         stale: list[Passage] = []
         # A measure that has ended says so first, once per date, before what it was.
         ended = sorted({p.valid_until for h in result.hits if (p := h.passage).valid_until and p.valid_until < today})
-        sections.extend(m._("This measure ended on {date}.").format(date=m.date(day)) for day in ended)
+        sections.extend(m.measure_ended(day) for day in ended)
         for hit in result.hits:
             passage = hit.passage
             number = numbers.setdefault(passage.source, len(numbers) + 1)
@@ -309,9 +309,7 @@ class Bot:
             citations.append(self._cite(m, number, passage))
         # Old information says once what date it is from, not under every passage.
         for as_of in sorted({p.as_of for p in stale}, key=lambda d: d.first_day):
-            sections.append(
-                m._("This information is from {date}; check that it is still current.").format(date=m.date(as_of))
-            )
+            sections.append(m.information_from(as_of))
         header = m.ngettext("Source:", "Sources:", len(numbers))
         listed: dict[int, Citation] = {}
         for c in citations:
