@@ -44,6 +44,7 @@ DATED_MESSAGES = (
     "This measure ended on {date}.",
 )
 RLM = "\u200f"
+_Day = date  # the type, for methods defined after `Messages.date`, which hides it
 
 
 def right_to_left(text: str, language: str) -> str:
@@ -97,7 +98,7 @@ class Messages:
         partial = when if isinstance(when, PartialDate) else PartialDate(when, "day")
         return _format_date(partial.first_day, partial.precision, self.language)
 
-    def _dated(self, when: PartialDate | date, day: str, month: str, year: str) -> str:
+    def _dated(self, when: PartialDate | _Day, day: str, month: str, year: str) -> str:
         """`{date}` filled in the variant written for `when`'s precision."""
         partial = when if isinstance(when, PartialDate) else PartialDate(when, "day")
         text = {"day": day, "month": month, "year": year}[partial.precision]
@@ -105,7 +106,7 @@ class Messages:
 
     # The sentences that carry a date. Each is written out once per precision so that
     # Babel extracts all three; a translator gives each the grammar its date needs.
-    def information_from(self, when: PartialDate | date) -> str:
+    def information_from(self, when: PartialDate | _Day) -> str:
         return self._dated(
             when,
             self._("This information is from {date}; check that it is still current."),
@@ -113,13 +114,22 @@ class Messages:
             self.pgettext("year", "This information is from {date}; check that it is still current."),
         )
 
-    def measure_ended(self, when: PartialDate | date) -> str:
+    def measure_ended(self, when: PartialDate | _Day) -> str:
         return self._dated(
             when,
             self._("This measure ended on {date}."),
             self.pgettext("month", "This measure ended on {date}."),
             self.pgettext("year", "This measure ended on {date}."),
         )
+
+    def datetime(self, moment: datetime, zone: str) -> str:
+        """A weekday, date and time in `zone`, naming the zone's place ("Toronto")."""
+        tz = ZoneInfo(zone)
+        local = moment.astimezone(tz)
+        day = format_skeleton("MMMMEEEEd", local, locale=self.language)
+        hour = format_time(local, "short", locale=self.language)
+        comma = "، " if self.language == "ar" else ", "
+        return f"{day}{comma}{hour} ({get_timezone_location(tz, locale=self.language)})"
 
 
 # Sources' dates are few and every answer shows some: Babel formats each once (it cost
