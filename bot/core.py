@@ -297,11 +297,11 @@ class Bot:
         citations: list[Citation] = []
         numbers: dict[str, int] = {}  # one number per source, in order of first use
         stale: list[Passage] = []
+        passages = self._with_companions([h.passage for h in result.hits])
         # A measure that has ended says so first, once per date, before what it was.
-        ended = sorted({p.valid_until for h in result.hits if (p := h.passage).valid_until and p.valid_until < today})
+        ended = sorted({p.valid_until for p in passages if p.valid_until and p.valid_until < today})
         sections.extend(m.measure_ended(day) for day in ended)
-        for hit in result.hits:
-            passage = hit.passage
+        for passage in passages:
             number = numbers.setdefault(passage.source, len(numbers) + 1)
             if (passage.valid_until is None or passage.valid_until >= today) and passage.review_date() < today:
                 stale.append(passage)
@@ -318,6 +318,18 @@ class Bot:
         sections.append(f"{header}\n{listing}")
         sections.append(self._disclaimer(m))
         return Reply("answer", m.language, tuple(sections), tuple(citations))
+
+    def _with_companions(self, found: list[Passage]) -> list[Passage]:
+        """`found`, preceded by the passages read_with.yaml says must be shown with them
+        (an end date, a rule that changed): a passage alone would mislead without them."""
+        shown = {p.id for p in found}
+        companions: list[Passage] = []
+        for passage in found:
+            for cid in self.kb.read_with.get(passage.id, ()):
+                if cid not in shown:
+                    shown.add(cid)
+                    companions.append(self.kb.passage(cid))
+        return companions + found
 
     def _cite(self, m: Messages, number: int, passage: Passage) -> Citation:
         source = self.kb.sources[passage.source]

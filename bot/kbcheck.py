@@ -29,6 +29,7 @@ from bot.knowledge import (
     NOTE_OPTIONAL_FIELDS,
     NOTE_SOURCE_PREFIX,
     PASSAGE_FIELDS,
+    READ_WITH,
     SOURCE_FIELDS,
     SOURCE_KINDS,
     STANCES,
@@ -199,6 +200,7 @@ def check(root: Path) -> list[Problem]:
                 "note",
             )
     _check_asked_as(report, root / ASKED_AS, passage_ids)
+    _check_read_with(report, root / READ_WITH, passage_ids)
     return report.problems
 
 
@@ -225,6 +227,32 @@ def _check_asked_as(report: _Report, path: Path, passage_ids: dict[str, str]) ->
         for lang, questions in per_lang.items():
             if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
                 report.add(path, line, f"{pid}.{lang}: a list of questions, none empty")
+
+
+def _check_read_with(report: _Report, path: Path, passage_ids: dict[str, str]) -> None:
+    """Each passage and each of its companions exists; a companion is not the passage."""
+    if not path.exists():
+        return
+    located = _load(report, path)
+    if located is None:
+        return
+    data = located.data or {}
+    if not isinstance(data, dict):
+        report.add(path, 1, "read_with holds passage ids, each with a list of passage ids")
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for pid, companions in data.items():
+        line = next((n for n, text in enumerate(lines, 1) if text.startswith(f"{pid}:")), 1)
+        if str(pid) not in passage_ids:
+            report.add(path, line, f"{pid}: no such passage")
+        if not isinstance(companions, list) or not companions:
+            report.add(path, line, f"{pid}: a list of passage ids to show with it")
+            continue
+        for cid in companions:
+            if str(cid) not in passage_ids:
+                report.add(path, line, f"{pid}: no such passage {cid!r} to show with it")
+            elif str(cid) == str(pid):
+                report.add(path, line, f"{pid}: a passage is not shown with itself")
 
 
 def _check_note(report: _Report, path: Path, source_text: dict[str, str]) -> None:
