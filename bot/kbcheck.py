@@ -297,6 +297,147 @@ def _check_note(report: _Report, path: Path, source_text: dict[str, str]) -> Non
     source_text[note.source_id] = normalize_quote(note.body)
 
 
+# One way to write numbers per language (knowledge/README.md, "Numbers"). Years, phone
+# numbers (9-8-8, 1-800-…), section numbers and dates are written with no separator or
+# with hyphens, and pass. The `quote` field keeps its source's own figures.
+#   en, ar: 29,870 and 2.4 (Arabic with the digits 0-9, as the dates Babel writes)
+#   fr, es: 29 870 with a no-break space (U+00A0, so that no line breaks a number) and
+#           2,4; French groups four digits (1 000), Spanish does not (1000), as the RAE says
+_SPACE_GROUP = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,])")
+_PLAIN_SPACE_GROUP = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d.,])")
+_COMMA_GROUP = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)")
+_DOT_GROUP = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?![\d.]|,\d)")
+_DOT_DECIMAL = re.compile(r"(?<![\d.,])\d+\.\d{1,2}(?![\d.])")
+_COMMA_DECIMAL = re.compile(r"(?<![\d.,])\d+,\d{1,2}(?![\d,])")
+_LONG = re.compile(r"(?<![\d.,\u00a0\u202f -])\d{5,}(?![\d])")
+_LINE_BREAKS = re.compile(r"[ \t\n]+")
+_ARABIC_DIGITS = re.compile(r"[\u0660-\u0669\u06f0-\u06f9]")
+_SECTION = re.compile(
+    r"(?:section|sections|article|articles|artículo|artículos|sección|paragraph|paragraphe|párrafo|المادة|البند|s\.)\s*$",
+    re.I,
+)
+NUMBER_RULES: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
+    "en": (
+        (_SPACE_GROUP, "groups thousands with a space: English writes 29,870"),
+        (_DOT_GROUP, "groups thousands with a dot: English writes 29,870"),
+        (_COMMA_DECIMAL, "has a decimal comma: English writes 2.4"),
+        (_LONG, "has five digits or more ungrouped: English writes 29,870"),
+    ),
+    "fr": (
+        (_PLAIN_SPACE_GROUP, "groups thousands with a plain space: French writes a no-break space (U+00A0)"),
+        (_COMMA_GROUP, "groups thousands with a comma: French writes 29 870 (no-break space)"),
+        (_DOT_GROUP, "groups thousands with a dot: French writes 29 870 (no-break space)"),
+        (_DOT_DECIMAL, "has a decimal point: French writes 2,4"),
+        (_LONG, "has five digits or more ungrouped: French writes 29 870"),
+    ),
+    "es": (
+        (_PLAIN_SPACE_GROUP, "groups thousands with a plain space: Spanish writes a no-break space (U+00A0)"),
+        (_COMMA_GROUP, "groups thousands with a comma: Spanish writes 29 870 (no-break space)"),
+        (_DOT_GROUP, "groups thousands with a dot: Spanish writes 29 870 (no-break space)"),
+        (_DOT_DECIMAL, "has a decimal point: Spanish writes 2,4"),
+        (_LONG, "has five digits or more ungrouped: Spanish writes 29 870"),
+    ),
+    "ar": (
+        (_ARABIC_DIGITS, "uses Arabic-Indic digits: our Arabic writes 0-9, as its dates"),
+        (_SPACE_GROUP, "groups thousands with a space: our Arabic writes 29,870"),
+        (_DOT_GROUP, "groups thousands with a dot: our Arabic writes 29,870"),
+        (_COMMA_DECIMAL, "has a decimal comma: our Arabic writes 2.4"),
+        (_LONG, "has five digits or more ungrouped: our Arabic writes 29,870"),
+    ),
+}
+
+
+def number_convention_problems(text: str, language: str) -> list[str]:
+    """Each number in `text` written in another convention than `language`'s, with why."""
+    found: list[str] = []
+    for pattern, why in NUMBER_RULES[language]:
+        for m in pattern.finditer(text):
+            if _SECTION.search(text[: m.start()]):
+                continue  # a section or article number ("section 25.2")
+            found.append(f"{m.group()!r} {why}")
+    return found
+
+
+# An opinion passage (`stance: opinion`) keeps its attribution in every sentence: each
+# sentence names who says so with one of these phrases. After a colon, a statement needs
+# its own (the audit's "...the letter of refugee law: refugee law affirms that..."
+# read as the bot speaking); a list (items separated by ";") or a quotation after a
+# colon continues the sentence's attribution, and a sentence that is wholly a quotation
+# is attributed by its quotation marks.
+_VERB_EN = (
+    r"say|says|said|write|writes|wrote|add|adds|added|state|states|stated|stating|report|reports|reported|"
+    r"argue|argues|argued|claim|claims|claimed|demand|demands|demanded|ask|asks|asked|believe|believes|told|"
+    r"describe|describes|described|note|notes|noted|explain|explains|explained|warn|warns|warned|consider|"
+    r"considers|insist|insists|insisted|declare|declares|declared|remarked|answered|conclude|concludes|"
+    r"concluded|deplore|deplores|deplored|cite|cites|cited|mention|mentions|mentioned|request|requests|"
+    r"requested|call on|calls on|called on|call for|calls for|called for|criticize|criticizes|criticized|"
+    r"asserted|asserts|assert|attributed|attributes|denounce|denounces|denounced|view|views|viewed|affirmed|"
+    r"maintains|maintained|urged|urges|recalled|recalls"
+)
+_VERB_FR = (
+    r"selon|revendications|revendique|revendiquent|attribué|attribue|notait|note|noté|fait part|conclu|"
+    r"termine ainsi|d'après|dit|disent|écrit|écrivent|ajoute|ajoutent|ajouté|affirme|affirment|affirmé|"
+    r"déclare|"
+    r"déclarent|déclaré|rapporte|rapportent|rapporté|estime|estiment|estimé|exige|exigent|exigé|demande|"
+    r"demandent|demandé|réclame|réclament|réclamé|soutient|soutiennent|souligne|soulignent|souligné|"
+    r"explique|expliquent|expliqué|indique|indiquent|indiqué|qualifie|qualifient|qualifié|considère|"
+    r"considèrent|juge|jugent|dénonce|dénoncent|dénoncé|décrit|décrivent|déplore|déplorent|déploré|"
+    r"insiste|insisté|cite|citent|cité|répond|répondu|conclut|concluent|avertit|appelle|appellent|appelé|"
+    r"prévient|mentionne|mentionné|rappelle|rappelé|critique|critiqué|pour lui|pour elle|pour eux|"
+    r"à son avis|à leur avis|a-t-il|a-t-elle|ont-ils|selon lui|selon elle"
+)
+_VERB_ES = (
+    r"según|demandas|reclamos|atribuyó|atribuye|diciendo|concluyó|notaba|dice|dicen|dijo|dijeron|escribe|"
+    r"escriben|escribió|escribieron|añade|añaden|añadió|afirma|"
+    r"afirman|afirmó|declara|declaran|declaró|informa|informan|informó|sostiene|sostienen|sostuvo|exige|"
+    r"exigen|exigió|pide|piden|pidió|pidieron|reclama|reclaman|reclamó|subraya|subrayó|explica|explicó|"
+    r"señala|señalan|señaló|considera|consideran|consideró|denuncia|denuncian|denunció|describe|describen|"
+    r"describió|lamenta|lamentó|insiste|insistió|cita|citó|menciona|mencionó|responde|respondió|concluye|"
+    r"concluyó|advierte|advirtió|llama|llamó|califica|calificó|opina|indica|indicó|recuerda|recordó|critica|"
+    r"criticó|en su opinión|a su juicio|para él|para ella|para ellos"
+)
+_VERB_AR = (
+    r"وفق|مطالب|بالقول|خلص|عزا|يعزو|تعزو|حسب|بحسب|يقول|تقول|يقولون|قال|قالت|قالوا|يكتب|تكتب|كتب|كتبت|يضيف|"
+    r"تضيف|أضاف|أضافت|يؤكد|تؤكد|"
+    r"أكد|أكدت|يرى|ترى|يرون|رأى|رأت|يطالب|تطالب|طالب|طالبت|يطلب|تطلب|طلب|طلبت|يعتبر|تعتبر|اعتبر|اعتبرت|"
+    r"يصف|تصف|وصف|وصفت|أوضح|أوضحت|يوضح|توضح|أشار|أشارت|يشير|تشير|أفاد|أفادت|يفيد|تفيد|صرح|صرّح|صرّحت|"
+    r"أجاب|أجابت|يدعو|تدعو|دعا|دعت|يحذر|تحذر|حذر|حذّر|تختتم|يختتم|في رأي|من وجهة نظر|تزعم|يزعم|يدين|"
+    r"تدين|ذكر|ذكرت|يذكر|تذكر|أبدى|أبدت|تستشهد|يستشهد|في تقديره|في اعتقاده|انتقد|انتقدت|ينتقد|تنتقد|"
+    r"أعلن|أعلنت|شدد|شددت|يشدد|تشدد"
+)
+ATTRIBUTION = {
+    "en": re.compile(rf"\baccording to\b|\bin (?:his|her|its|their) (?:view|words)\b|\b(?:{_VERB_EN})\b", re.I),
+    "fr": re.compile(rf"(?<!\w)(?:{_VERB_FR})(?!\w)", re.I),
+    "es": re.compile(rf"(?<!\w)(?:{_VERB_ES})(?!\w)", re.I),
+    # Arabic joins the conjunctions و and ف to the verb ("وتضيف"): a prefix is allowed.
+    "ar": re.compile(rf"(?<![^\sو،«(ف])(?:{_VERB_AR})"),
+}
+_SENTENCE_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|No|Dr|St|Mt))[.!?](?=\s+[«\"“'A-ZÀ-ÝÉ¿¡\u0600-\u06ff(])"
+)
+_QUOTED = re.compile(r"^[«\"“]")
+
+
+def opinion_sentences(text: str) -> list[str]:
+    """The parts of an opinion's text that must each carry an attribution."""
+    parts: list[str] = []
+    for sentence in _SENTENCE_END.split(" ".join(text.split())):
+        sentence = sentence.strip()
+        if len(sentence) < 4 or _QUOTED.match(sentence):
+            continue
+        head, colon, tail = sentence.partition(": ")
+        parts.append(head if colon else sentence)
+        tail = tail.strip()
+        if colon and not (";" in tail or "؛" in tail or _QUOTED.match(tail)):
+            parts.append(tail)
+    return parts
+
+
+def unattributed(text: str, language: str) -> list[str]:
+    """The sentences of an opinion's `language` text that name no one who says so."""
+    return [s for s in opinion_sentences(text) if not ATTRIBUTION[language].search(s)]
+
+
 def _check_passage(
     report: _Report,
     path: Path,
@@ -378,6 +519,20 @@ def _check_passage(
             value = _check_date(report, path, at(key, line), f"{pid}: {key}", raw[key])
             if key == "valid_until" and value and as_of and value < as_of.first_day:
                 report.add(path, at(key, line), f"{pid}: valid_until is before as_of")
+
+    for lang in LANGUAGES:
+        # Folded on spaces and line breaks only: a no-break space is part of a number.
+        for problem in number_convention_problems(_LINE_BREAKS.sub(" ", str(raw.get(lang) or "")), lang):
+            report.add(path, at(lang, line), f"{pid}: {lang}: {problem}")
+    if stance == "opinion":
+        for lang in LANGUAGES:
+            for sentence in unattributed(str(raw.get(lang) or ""), lang):
+                report.add(
+                    path,
+                    at(lang, line),
+                    f"{pid}: {lang}: an opinion's sentence says no one says so (an attribution phrase "
+                    f"of knowledge/README.md): {sentence[:80]!r}",
+                )
 
     # No added facts: a number in a translation must be in the English text, and a
     # number in the English text must be in the source it quotes.
