@@ -165,7 +165,9 @@ def check(root: Path) -> list[Problem]:
     glossary_path = root / "glossary.yaml"
     located = _load(report, glossary_path)
     glossary_ids: set[str] = set()
+    names: dict[str, list[tuple[re.Pattern[str], str, str]]] = {lang: [] for lang in LANGUAGES}
     for raw, line, _ in located.entries() if located else ():
+        _read_names(report, glossary_path, line, raw, names)
         gid = str(raw.get("id") or "")
         if not gid or gid in glossary_ids:
             report.add(glossary_path, line, f"glossary id {gid!r} is empty or repeated")
@@ -188,7 +190,7 @@ def check(root: Path) -> list[Problem]:
             report.add(path, 1, "a passages file holds a list of passages")
             continue
         for raw, line, keys in located.entries():
-            _check_passage(report, path, line, keys, raw, source_text, topic_ids, passage_ids)
+            _check_passage(report, path, line, keys, raw, source_text, topic_ids, passage_ids, names)
             if isinstance(raw, dict):
                 quoted.add(str(raw.get("source") or ""))
     for path in notes:
@@ -227,6 +229,30 @@ def _check_asked_as(report: _Report, path: Path, passage_ids: dict[str, str]) ->
         for lang, questions in per_lang.items():
             if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
                 report.add(path, line, f"{pid}.{lang}: a list of questions, none empty")
+
+
+def _read_names(
+    report: _Report, path: Path, line: int, raw: Any, names: dict[str, list[tuple[re.Pattern[str], str, str]]]
+) -> None:
+    """A glossary entry's one name per language and the variants passages must not use."""
+    if not isinstance(raw, dict) or ("names" not in raw and "variants" not in raw):
+        return
+    gid = str(raw.get("id") or "")
+    official = raw.get("names")
+    variants = raw.get("variants") or {}
+    if not isinstance(official, dict) or any(not str(official.get(lang) or "").strip() for lang in LANGUAGES):
+        report.add(path, line, f"{gid}: names: one name for each of {', '.join(LANGUAGES)}")
+        return
+    if not isinstance(variants, dict) or set(variants) - set(LANGUAGES):
+        report.add(path, line, f"{gid}: variants: lists of names under {', '.join(LANGUAGES)}")
+        return
+    for lang, listed in variants.items():
+        for variant in listed or ():
+            if str(variant).lower() == str(official[lang]).lower():
+                report.add(path, line, f"{gid}: variants.{lang}: {variant!r} is the name itself")
+                continue
+            pattern = re.compile(rf"(?<!\w){re.escape(str(variant))}(?!\w)", re.I)
+            names[lang].append((pattern, str(official[lang]), gid))
 
 
 def _check_read_with(report: _Report, path: Path, passage_ids: dict[str, str]) -> None:
@@ -447,6 +473,7 @@ def _check_passage(
     source_text: dict[str, str],
     topic_ids: set[str],
     passage_ids: dict[str, str],
+    names: dict[str, list[tuple[re.Pattern[str], str, str]]] | None = None,
 ) -> None:
     if not isinstance(raw, dict):
         report.add(path, line, "a passage must be a mapping")
@@ -524,6 +551,15 @@ def _check_passage(
         # Folded on spaces and line breaks only: a no-break space is part of a number.
         for problem in number_convention_problems(_LINE_BREAKS.sub(" ", str(raw.get(lang) or "")), lang):
             report.add(path, at(lang, line), f"{pid}: {lang}: {problem}")
+    for lang in LANGUAGES:
+        text = _LINE_BREAKS.sub(" ", str(raw.get(lang) or ""))
+        for variant, name, gid in (names or {}).get(lang, ()):
+            for m in variant.finditer(text):
+                if text[: m.start()].lower().endswith(f"{name} (".lower()) and text[m.end() :].startswith(")"):
+                    continue  # the original name, in parentheses after ours
+                report.add(
+                    path, at(lang, line), f"{pid}: {lang}: {m.group()!r} names {gid} another way: write {name!r}"
+                )
     if stance == "opinion":
         for lang in LANGUAGES:
             for sentence in unattributed(str(raw.get(lang) or ""), lang):
