@@ -3,11 +3,15 @@
 Owns validation only: unknown source or topic, duplicate id, a quote not found
 verbatim in its source, a missing language, a bad date, an empty field, an unknown
 field, a number in a translation that the English text does not have (or in the English
-text that the source does not have), triage patterns that do not compile.
+text that the source does not have), triage patterns that do not compile; and the
+translators' conventions (knowledge/README.md): a number written in another language's
+convention, a variant name for an organisation or program the glossary names, an
+opinion's sentence without an attribution, a date known to the month or year that a
+catalog has no sentence for, a passage to show with another that does not exist.
 Drafts are reported as notes: they are not errors, and never answer.
 
-May import: the standard library, PyYAML, `bot.knowledge`, `bot.normalize`,
-`bot.rule_safety`.
+May import: the standard library, PyYAML, Babel (to read the catalogs), `bot.i18n` (the
+dated sentences), `bot.knowledge`, `bot.normalize`, `bot.rule_safety`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel.messages.pofile import read_po
 
 from bot import rule_safety
+from bot.i18n import DATED_MESSAGES
 from bot.knowledge import (
     ASKED_AS,
     ID_PATTERN,
@@ -107,7 +113,7 @@ def check(root: Path) -> list[Problem]:
 
     sources_path = root / "sources.yaml"
     source_text: dict[str, str] = {}
-    located = _load(report, sources_path)
+    located = sources_located = _load(report, sources_path)
     seen: dict[str, int] = {}
     for raw, line, keys in located.entries() if located else ():
         if not isinstance(raw, dict):
@@ -182,6 +188,8 @@ def check(root: Path) -> list[Problem]:
 
     passage_ids: dict[str, str] = {}
     quoted: set[str] = set()
+    # precision -> where a date known only to that precision is first used
+    partial: dict[str, tuple[Path, int, str, str]] = {}
     for path in passage_files(root):
         located = _load(report, path)
         if located is None:
@@ -193,6 +201,7 @@ def check(root: Path) -> list[Problem]:
             _check_passage(report, path, line, keys, raw, source_text, topic_ids, passage_ids, names)
             if isinstance(raw, dict):
                 quoted.add(str(raw.get("source") or ""))
+                _note_partial(partial, path, keys.get("as_of", line), f"{raw.get('id')}: as_of", raw.get("as_of"))
     for path in notes:
         if NOTE_SOURCE_PREFIX + path.stem not in quoted:
             report.add(
@@ -201,6 +210,10 @@ def check(root: Path) -> list[Problem]:
                 f"no passage quotes this note yet: run `python -m bot kb add {path.relative_to(project)}`",
                 "note",
             )
+    for raw, line, keys in sources_located.entries() if sources_located else ():
+        if isinstance(raw, dict) and not raw.get("date"):
+            _note_partial(partial, sources_path, keys.get("date_approx", line), "date_approx", raw.get("date_approx"))
+    _check_dates_rendered(report, project / "locales", partial)
     _check_asked_as(report, root / ASKED_AS, passage_ids)
     _check_read_with(report, root / READ_WITH, passage_ids)
     return report.problems
@@ -229,6 +242,39 @@ def _check_asked_as(report: _Report, path: Path, passage_ids: dict[str, str]) ->
         for lang, questions in per_lang.items():
             if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
                 report.add(path, line, f"{pid}.{lang}: a list of questions, none empty")
+
+
+def _note_partial(partial: dict[str, tuple[Path, int, str, str]], path: Path, line: int, what: str, value: Any) -> None:
+    try:
+        when = PartialDate.parse(value)
+    except ValueError:
+        return  # reported as a bad date where it is written
+    if when.precision != "day":
+        partial.setdefault(when.precision, (path, line, what, when.iso()))
+
+
+def _check_dates_rendered(report: _Report, locales: Path, partial: dict[str, tuple[Path, int, str, str]]) -> None:
+    """A date known only to the month or the year is shown in sentences that each catalog
+    must have a variant for (msgctxt "month" or "year"): "date de décembre 2021", not
+    "date du décembre 2021"."""
+    if not locales.is_dir():
+        return
+    for lang in LANGUAGES:
+        po = locales / lang / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        for precision, (path, line, what, iso) in sorted(partial.items()):
+            for message in DATED_MESSAGES:
+                entry = catalog.get(message, context=precision)
+                if entry is None or not entry.string or entry.fuzzy:
+                    report.add(
+                        path,
+                        line,
+                        f"{what} {iso} is known to the {precision} only, and {po.relative_to(locales.parent)} "
+                        f"cannot render it: no {precision!r} variant (msgctxt) of {message!r}",
+                    )
 
 
 def _read_names(
