@@ -85,9 +85,7 @@ def render(m: Messages, message: str, when: PartialDate) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "fr", "es", "ar"])
 @pytest.mark.parametrize("message", list(EXPECTED))
-def test_a_dated_sentence_reads_correctly_for_a_full_a_month_only_and_a_year_only_date(
-    lang: str, message: str
-) -> None:
+def test_a_dated_sentence_reads_correctly_for_a_full_a_month_only_and_a_year_only_date(lang: str, message: str) -> None:
     m = CATALOGS[lang]
     assert tuple(render(m, message, when) for when in (DAY, MONTH, YEAR)) == EXPECTED[message][lang]
 
