@@ -320,16 +320,19 @@ class Bot:
         return Reply("answer", m.language, tuple(sections), tuple(citations))
 
     def _with_companions(self, found: list[Passage]) -> list[Passage]:
-        """`found`, preceded by the passages read_with.yaml says must be shown with them
-        (an end date, a rule that changed): a passage alone would mislead without them."""
+        """`found`, each followed by the passages read_with.yaml says must be shown with it
+        (an end date, a rule that changed): a passage alone would mislead without them.
+        What answers the question stays first; an ended measure is said before all of
+        them by `measure_ended`, which counts the companions' end dates too."""
         shown = {p.id for p in found}
-        companions: list[Passage] = []
+        passages: list[Passage] = []
         for passage in found:
+            passages.append(passage)
             for cid in self.kb.read_with.get(passage.id, ()):
                 if cid not in shown:
                     shown.add(cid)
-                    companions.append(self.kb.passage(cid))
-        return companions + found
+                    passages.append(self.kb.passage(cid))
+        return passages
 
     def _cite(self, m: Messages, number: int, passage: Passage) -> Citation:
         source = self.kb.sources[passage.source]

@@ -211,7 +211,7 @@ class KnowledgeBase:
     asked_as: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     # greeting / help / volunteer -> language -> phrases (meta.yaml)
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
-    # passage id -> passages a reply shows with it, before it (read_with.yaml)
+    # passage id -> passages a reply shows right after it (read_with.yaml)
     read_with: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @property

@@ -260,28 +260,30 @@ HEALTH = [
 
 
 @pytest.mark.parametrize("question", PATHWAY + HEALTH)
-def test_an_ended_measure_is_named_before_anything_that_could_read_as_current(
-    bot: Bot, ask: Ask, question: str
-) -> None:
+def test_an_ended_measure_is_said_first_and_what_ended_is_shown(bot: Bot, ask: Ask, question: str) -> None:
     reply = ask(question)
     assert reply.kind == "answer"
     m = bot.catalogs[reply.language]
+    expiry = bot.kb.passage("gaza-pathway-expiry-and-cap")
     ids = [c.passage_id for c in reply.citations]
-    # The end date first, then the passage that says what ended (the Gaza public policy),
-    # then what the pathway or its health coverage was.
-    assert reply.sections[0] == m.measure_ended(bot.kb.passage("gaza-pathway-expiry-and-cap").valid_until)
-    assert ids[0] == "gaza-pathway-expiry-and-cap"
-    assert reply.sections[1].startswith(bot.kb.passage("gaza-pathway-expiry-and-cap").texts[reply.language])
-    assert len(ids) >= 2
+    # The end date before anything else; the passage that says what ended (the Gaza public
+    # policy) right after the passage it accompanies, whatever the question matched.
+    assert expiry.valid_until is not None
+    assert reply.sections[0] == m.measure_ended(expiry.valid_until)
+    assert "gaza-pathway-expiry-and-cap" in ids
+    first = bot.kb.passage(ids[0])
+    if first.id != expiry.id and expiry.id in bot.kb.read_with.get(first.id, ()):
+        assert reply.sections[2].startswith(expiry.texts[reply.language])
 
 
 def test_the_health_answer_says_the_pathway_ended_not_the_program(ask: Ask) -> None:
     reply = ask("Does the Interim Federal Health Program cover me?")
     assert [c.passage_id for c in reply.citations][:2] == [
-        "gaza-pathway-expiry-and-cap",
         "note-interim-federal-health-program-gaza-measures-only",
+        "gaza-pathway-expiry-and-cap",
     ]
-    assert "public policy for Gaza expire on January 9, 2025" in reply.sections[1]
+    assert reply.sections[0] == "This measure ended on January 9, 2025."
+    assert "public policy for Gaza expire on January 9, 2025" in reply.sections[2]
 
 
 @pytest.mark.parametrize(
