@@ -565,7 +565,7 @@ class Conversations:
         return info(m, m._("Choose the language of my answers:"), buttons)
 
     def _language_set(self, m: Messages) -> str:
-        return m._("From now on I answer in {language}.").format(language=LANGUAGE_NAMES[m.language])
+        return m._("From now on I answer in {language}.").format(language=m.language_name)
 
     def _volunteer(self, m: Messages, channel: str) -> Outbound:
         text = "\n\n".join(

@@ -297,11 +297,11 @@ class Bot:
         citations: list[Citation] = []
         numbers: dict[str, int] = {}  # one number per source, in order of first use
         stale: list[Passage] = []
+        passages = self._with_companions([h.passage for h in result.hits])
         # A measure that has ended says so first, once per date, before what it was.
-        ended = sorted({p.valid_until for h in result.hits if (p := h.passage).valid_until and p.valid_until < today})
-        sections.extend(m._("This measure ended on {date}.").format(date=m.date(day)) for day in ended)
-        for hit in result.hits:
-            passage = hit.passage
+        ended = sorted({p.valid_until for p in passages if p.valid_until and p.valid_until < today})
+        sections.extend(m.measure_ended(day) for day in ended)
+        for passage in passages:
             number = numbers.setdefault(passage.source, len(numbers) + 1)
             if (passage.valid_until is None or passage.valid_until >= today) and passage.review_date() < today:
                 stale.append(passage)
@@ -309,9 +309,7 @@ class Bot:
             citations.append(self._cite(m, number, passage))
         # Old information says once what date it is from, not under every passage.
         for as_of in sorted({p.as_of for p in stale}, key=lambda d: d.first_day):
-            sections.append(
-                m._("This information is from {date}; check that it is still current.").format(date=m.date(as_of))
-            )
+            sections.append(m.information_from(as_of))
         header = m.ngettext("Source:", "Sources:", len(numbers))
         listed: dict[int, Citation] = {}
         for c in citations:
@@ -320,6 +318,21 @@ class Bot:
         sections.append(f"{header}\n{listing}")
         sections.append(self._disclaimer(m))
         return Reply("answer", m.language, tuple(sections), tuple(citations))
+
+    def _with_companions(self, found: list[Passage]) -> list[Passage]:
+        """`found`, each followed by the passages read_with.yaml says must be shown with it
+        (an end date, a rule that changed): a passage alone would mislead without them.
+        What answers the question stays first; an ended measure is said before all of
+        them by `measure_ended`, which counts the companions' end dates too."""
+        shown = {p.id for p in found}
+        passages: list[Passage] = []
+        for passage in found:
+            passages.append(passage)
+            for cid in self.kb.read_with.get(passage.id, ()):
+                if cid not in shown:
+                    shown.add(cid)
+                    passages.append(self.kb.passage(cid))
+        return passages
 
     def _cite(self, m: Messages, number: int, passage: Passage) -> Citation:
         source = self.kb.sources[passage.source]

@@ -1,7 +1,10 @@
 """The bot's own words in four languages: gettext catalogs under `locales/`, and dates.
 
 Owns loading the catalogs (Babel), choosing plural forms, formatting dates for a
-user's locale, and marking Arabic lines right-to-left for display. A compiled
+user's locale, the sentences that carry a date (each in a grammar for a full date, a
+month-only date and a year-only date: "date du 9 janvier 2025", "date de décembre
+2021", "date de 2024"), language names as running text writes them ("je réponds en
+français"), and marking Arabic lines right-to-left for display. A compiled
 `messages.mo` is used when it is newer than its `.po`; otherwise the `.po` is compiled
 in memory, so a fresh checkout needs no build step.
 
@@ -27,8 +30,21 @@ from bot.knowledge import PartialDate
 from bot.normalize import LANGUAGES, has_arabic
 
 DOMAIN = "messages"
+# Each language's own name, as a label (buttons, lists, the volunteers' case header).
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
+# ... and inside a sentence of that language: French and Spanish write them in lower case.
+LANGUAGE_NAMES_IN_TEXT = {"en": "English", "fr": "français", "es": "español", "ar": "العربية"}
+# A partial date's precision is the catalogs' context for the sentences that carry it;
+# a full date ("day") uses the sentence without context.
+DATE_CONTEXTS = ("month", "year")
+# The sentences written once per precision (`Messages.information_from`, `measure_ended`):
+# `kb check` reports a partial date that a catalog has no variant for.
+DATED_MESSAGES = (
+    "This information is from {date}; check that it is still current.",
+    "This measure ended on {date}.",
+)
 RLM = "\u200f"
+_Day = date  # the type, for methods defined after `Messages.date`, which hides it
 
 
 def right_to_left(text: str, language: str) -> str:
@@ -70,9 +86,41 @@ class Messages:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.translations.ngettext(singular, plural, n)
 
+    def pgettext(self, context: str, message: str) -> str:
+        return str(self.translations.pgettext(context, message))
+
+    @property
+    def language_name(self) -> str:
+        """This language's name as a sentence in it writes it ("français", "español")."""
+        return LANGUAGE_NAMES_IN_TEXT[self.language]
+
     def date(self, when: PartialDate | date) -> str:
         partial = when if isinstance(when, PartialDate) else PartialDate(when, "day")
         return _format_date(partial.first_day, partial.precision, self.language)
+
+    def _dated(self, when: PartialDate | _Day, day: str, month: str, year: str) -> str:
+        """`{date}` filled in the variant written for `when`'s precision."""
+        partial = when if isinstance(when, PartialDate) else PartialDate(when, "day")
+        text = {"day": day, "month": month, "year": year}[partial.precision]
+        return text.format(date=self.date(partial))
+
+    # The sentences that carry a date. Each is written out once per precision so that
+    # Babel extracts all three; a translator gives each the grammar its date needs.
+    def information_from(self, when: PartialDate | _Day) -> str:
+        return self._dated(
+            when,
+            self._("This information is from {date}; check that it is still current."),
+            self.pgettext("month", "This information is from {date}; check that it is still current."),
+            self.pgettext("year", "This information is from {date}; check that it is still current."),
+        )
+
+    def measure_ended(self, when: PartialDate | _Day) -> str:
+        return self._dated(
+            when,
+            self._("This measure ended on {date}."),
+            self.pgettext("month", "This measure ended on {date}."),
+            self.pgettext("year", "This measure ended on {date}."),
+        )
 
     def datetime(self, moment: datetime, zone: str) -> str:
         """A weekday, date and time in `zone`, naming the zone's place ("Toronto")."""

@@ -77,6 +77,7 @@ ID_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 STANCES = ("fact", "opinion")
 # Questions each passage is known to be asked as, by passage id and language.
 ASKED_AS = "asked_as.yaml"
+READ_WITH = "read_with.yaml"
 
 
 Day = date  # `Source.date` shadows the type inside that class
@@ -210,6 +211,8 @@ class KnowledgeBase:
     asked_as: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     # greeting / help / volunteer -> language -> phrases (meta.yaml)
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
+    # passage id -> passages a reply shows right after it (read_with.yaml)
+    read_with: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     @property
     def usable_passages(self) -> tuple[Passage, ...]:
@@ -405,6 +408,9 @@ def load(root: Path) -> KnowledgeBase:
         for pid, per in asked_raw.items()
         if isinstance(per, dict)
     }
+    read_file = root / READ_WITH
+    read_raw = (read_yaml(read_file).data or {}) if read_file.exists() else {}
+    read_with = {str(pid): tuple(str(c) for c in companions or ()) for pid, companions in read_raw.items()}
     source_texts = {
         s.id: note_bodies.get(s.id) or (project / s.file).read_text(encoding="utf-8")
         for s in sources.values()
@@ -423,6 +429,7 @@ def load(root: Path) -> KnowledgeBase:
         source_texts=source_texts,
         asked_as=asked_as,
         meta=(read_yaml(root / "meta.yaml").data or {}) if (root / "meta.yaml").exists() else {},
+        read_with=read_with,
     )
 
 

@@ -25,9 +25,14 @@ def catalog(lang: str):  # type: ignore[no-untyped-def]
         return read_po(fh, locale=lang)
 
 
+def _key(m) -> object:  # type: ignore[no-untyped-def]
+    """A message's identity: its context (a partial date's precision) and its id."""
+    return (m.context, m.id if isinstance(m.id, str) else tuple(m.id))
+
+
 def template_ids() -> set[object]:
     with (ROOT / "locales" / "messages.pot").open("rb") as fh:
-        return {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(fh) if m.id}
+        return {_key(m) for m in read_po(fh) if m.id}
 
 
 def test_the_template_holds_every_message_in_the_code(tmp_path: Path) -> None:
@@ -54,7 +59,7 @@ def test_the_template_holds_every_message_in_the_code(tmp_path: Path) -> None:
         capture_output=True,
     )
     with fresh.open("rb") as fh:
-        extracted = {m.id if isinstance(m.id, str) else tuple(m.id) for m in read_po(fh) if m.id}
+        extracted = {_key(m) for m in read_po(fh) if m.id}
     assert extracted == template_ids(), "run the extract and update commands of the README"
 
 
@@ -69,8 +74,10 @@ def test_every_translated_call_in_the_code_is_one_babel_extracts() -> None:
                 continue
             args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             if node.func.attr == "_" and args:
-                key: object = args[0]
+                key: object = (None, args[0])
             elif node.func.attr == "ngettext" and len(args) >= 2:
+                key = (None, (args[0], args[1]))
+            elif node.func.attr == "pgettext" and len(args) >= 2:
                 key = (args[0], args[1])
             else:
                 continue
@@ -82,7 +89,7 @@ def test_every_translated_call_in_the_code_is_one_babel_extracts() -> None:
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_catalog_translates_every_message_without_fuzzy_entries(lang: str) -> None:
     cat = catalog(lang)
-    ids = {m.id if isinstance(m.id, str) else tuple(m.id) for m in cat if m.id}
+    ids = {_key(m) for m in cat if m.id}
     assert ids == template_ids()
     for m in cat:
         if not m.id:

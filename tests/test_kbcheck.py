@@ -19,7 +19,8 @@ PASSAGES = "knowledge/passages/test.yaml"
 SOURCES = "knowledge/sources.yaml"
 
 # Two vetted passages quoting seed 004 (a small source, so that checking stays fast).
-# The second one states numbers, written the way each language writes them.
+# The second one states numbers, written the way each language writes them
+# (knowledge/README.md, "Numbers").
 VALID = """\
 - id: test-trafficking-victims-permits
   source: ircc-cimm-2024-02-07
@@ -69,9 +70,9 @@ VALID = """\
     México, que han gastado más de 2,4 mil millones de dólares en hoteles, restaurantes y otros
     negocios canadienses.
   ar: >-
-    وفقًا لدائرة الهجرة واللاجئين والمواطنة الكندية (IRCC)، ألغت حكومة كندا في ديسمبر ٢٠١٦ شرط
+    وفقًا لدائرة الهجرة واللاجئين والمواطنة الكندية (IRCC)، ألغت حكومة كندا في ديسمبر 2016 شرط
     التأشيرة للمواطنين المكسيكيين. ومنذ ذلك الحين استقبلت كندا أكثر من 2 مليون زائر من المكسيك،
-    أنفقوا أكثر من ٢٫٤ مليار دولار في الفنادق والمطاعم والشركات الكندية الأخرى.
+    أنفقوا أكثر من 2.4 مليار دولار في الفنادق والمطاعم والشركات الكندية الأخرى.
 """
 
 
@@ -205,13 +206,13 @@ def test_a_quote_differing_only_in_line_breaks_spaces_and_markdown_escapes_passe
     According to Quebec Premier François Legault, last October some 43,200 asylum seekers
     received $33 million in last-resort financial aid from Quebec.
   fr: >-
-    Selon le premier ministre du Québec, François Legault, en octobre dernier, quelque 43 200
+    Selon le premier ministre du Québec, François Legault, en octobre dernier, quelque 43 200
     demandeurs d'asile ont reçu 33 millions de dollars d'aide financière de dernier recours.
   es: >-
-    Según el primer ministro de Quebec, François Legault, el pasado octubre unos 43.200
+    Según el primer ministro de Quebec, François Legault, el pasado octubre unos 43 200
     solicitantes de asilo recibieron 33 millones de dólares de ayuda financiera de último recurso.
   ar: >-
-    وفقًا لرئيس وزراء كيبيك فرانسوا لوغو، تلقى نحو ٤٣٬٢٠٠ من طالبي اللجوء في أكتوبر الماضي
+    وفقًا لرئيس وزراء كيبيك فرانسوا لوغو، تلقى نحو 43,200 من طالبي اللجوء في أكتوبر الماضي
     33 مليون دولار من المساعدة المالية كملاذ أخير من كيبيك.
 """
     assert "\\$33 million" in (kb.parent / "seeds" / "000_6cc23ed776787ec9.txt").read_text(encoding="utf-8")

@@ -47,12 +47,12 @@ TEXTS = [
         "the Palestinian Youth Movement handed out a leaflet, Families Belong Together, explaining "
         "the situation of the Canadian government's temporary visa program.",
         "fr": "Le bulletin TML du 28 février 2024 rapporte qu'à la vigile du 10 février à Ottawa, le "
-        "Palestinian Youth Movement (Mouvement de la jeunesse palestinienne) a distribué un tract, "
-        "Families Belong Together, expliquant la situation du programme de visas temporaires du "
-        "gouvernement canadien.",
+        "Mouvement de la jeunesse palestinienne (Palestinian Youth Movement) a distribué un tract, "
+        "Families Belong Together, expliquant la situation de la voie d'accès pour résidents temporaires "
+        "du gouvernement canadien.",
         "es": "El boletín TML del 28 de febrero de 2024 informa que en la vigilia del 10 de febrero en "
-        "Ottawa el Palestinian Youth Movement (Movimiento de la Juventud Palestina) repartió un "
-        "folleto, Families Belong Together, que explicaba la situación del programa de visas "
+        "Ottawa el Movimiento Juvenil Palestino (Palestinian Youth Movement) repartió un "
+        "folleto, Families Belong Together, que explicaba la situación de la vía para residentes "
         "temporales del gobierno canadiense.",
         "ar": "تفيد نشرة TML الصادرة في 28 فبراير 2024 بأن حركة الشباب الفلسطيني (Palestinian Youth "
         "Movement) وزّعت خلال وقفة 10 فبراير في أوتاوا منشورًا بعنوان Families Belong Together يشرح "
@@ -61,11 +61,11 @@ TEXTS = [
     {
         "en": "Our sources give no way to contact the Palestinian Youth Movement: no telephone number, "
         "address, e-mail or opening hours. Check with the organisation itself.",
-        "fr": "Nos sources n'indiquent aucun moyen de contacter le Palestinian Youth Movement (Mouvement "
-        "de la jeunesse palestinienne) : ni numéro de téléphone, ni adresse, ni courriel, ni heures "
+        "fr": "Nos sources n'indiquent aucun moyen de contacter le Mouvement de la jeunesse palestinienne "
+        "(Palestinian Youth Movement) : ni numéro de téléphone, ni adresse, ni courriel, ni heures "
         "d'ouverture. Renseignez-vous auprès de l'organisation elle-même.",
-        "es": "Nuestras fuentes no indican ninguna forma de contactar al Palestinian Youth Movement "
-        "(Movimiento de la Juventud Palestina): ni teléfono, ni dirección, ni correo electrónico, ni "
+        "es": "Nuestras fuentes no indican ninguna forma de contactar al Movimiento Juvenil Palestino "
+        "(Palestinian Youth Movement): ni teléfono, ni dirección, ni correo electrónico, ni "
         "horario de atención. Consulte directamente con la organización.",
         "ar": "لا تذكر مصادرنا أي وسيلة للتواصل مع حركة الشباب الفلسطيني (Palestinian Youth Movement): "
         "لا رقم هاتف ولا عنوان ولا بريد إلكتروني ولا ساعات عمل. تحقّقوا من ذلك لدى المنظمة نفسها.",
@@ -107,7 +107,8 @@ def write_note_from_the_template(knowledge: Path) -> Path:
 
 
 def translate_and_vet(drafts: Path) -> None:
-    """Step 4: topics, the four texts, who vetted it and when, status vetted."""
+    """Step 4: topics, the four texts (in the glossary's names: knowledge/README.md), who
+    vetted it and when, status vetted."""
     text = drafts.read_text(encoding="utf-8")
     assert text.count("status: draft") == len(TEXTS)
     for texts in TEXTS:
