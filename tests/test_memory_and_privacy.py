@@ -116,7 +116,7 @@ def test_inactive_people_are_purged_after_the_retention_period(conversations: Co
     clock.advance(days=2)
     purged = conversations.purge()
     assert purged.users == 1 and conversations.store.counts()["users"] == 1
-    assert purged.events == 1  # the first message's key; the recent one is kept two days
+    assert purged.events == 0  # event keys outlive the people: a replay is never answered (EVENT_DAYS)
 
 
 def test_a_flood_gets_one_notice_and_no_amplification(conversations: Conversations, clock: Clock) -> None:
@@ -244,5 +244,5 @@ def test_migrations_create_and_then_leave_the_schema_alone(tmp_path: Path) -> No
     assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
     applied = conn.execute("SELECT name FROM _sqlite_migrations").fetchall()
-    assert applied == [("m001_initial",), ("m002_volunteer_desk",), ("m003_gaps",), ("m004_usage",)]
+    assert applied == [("m001_initial",), ("m002_volunteer_desk",), ("m003_gaps",), ("m004_usage",), ("m005_erasure",)]
     store.close()
