@@ -279,7 +279,9 @@ class Conversations:
         if action == "forget":
             had_case = desk is not None and self.store.has_cases(user.pseudonym)
             sends = tuple(desk.forget(user.pseudonym)) if desk is not None else ()
-            self.store.forget(user.pseudonym)
+            for queued in self.store.forget(user.pseudonym):
+                # Their ids may be given again to new messages, which must not wait.
+                self._retry_at.pop(queued, None)
             self._recent.pop(user.pseudonym, None)
             said = self._forgotten(m)
             if had_case:

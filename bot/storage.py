@@ -365,17 +365,21 @@ class Store:
             ),
         )
 
-    def forget(self, pseudonym: str) -> None:
+    def forget(self, pseudonym: str) -> list[int]:
         """Erase every row of this person, their cases included, and every queued message
-        to them or about them (room posts of their cases). Call `checkpoint` after the
-        transaction, so that the erased values leave the write-ahead log too."""
+        to them or about them (room posts of their cases); returns the ids of those
+        messages (SQLite may give an id again). Call `checkpoint` after the transaction,
+        so that the erased values leave the write-ahead log too."""
         conn = self.db.conn
         conn.execute("DELETE FROM users WHERE pseudonym = ?", (pseudonym,))
-        conn.execute("DELETE FROM outbox WHERE thread = ? OR about = ?", (pseudonym, pseudonym))
+        queued = conn.execute(
+            "DELETE FROM outbox WHERE thread = ? OR about = ? RETURNING id", (pseudonym, pseudonym)
+        ).fetchall()
         conn.execute("DELETE FROM consents WHERE pseudonym = ?", (pseudonym,))
         conn.execute("DELETE FROM votes WHERE voter = ?", (pseudonym,))
         cases = [row[0] for row in conn.execute("SELECT id FROM cases WHERE pseudonym = ?", (pseudonym,))]
         self._delete_cases(cases)
+        return [int(row[0]) for row in queued]
 
     def _delete_cases(self, case_ids: list[str]) -> None:
         for case_id in case_ids:
