@@ -691,9 +691,9 @@ class Conversations:
             gaps_before=today - timedelta(days=GAP_DAYS),
             votes_before=today - timedelta(days=self.retention_days),
         )
-        if purged.idle_cases and self.desk is not None:
+        if purged.idle_cases and self._desk is not None:
             with self.store.transaction():
-                sends = tuple(self.desk.idle_closed(purged.idle_cases, self.retention_days))
+                sends = tuple(self._desk.idle_closed(purged.idle_cases, self.retention_days))
                 self._queue("", None, "", (), sends, today)
         stale = [p for p, times in self._recent.items() if not times or self.clock() - times[-1] >= RATE_WINDOW]
         for pseudonym in stale:

@@ -208,8 +208,6 @@ class Desk:
 
     def idle_closed(self, case_ids: tuple[str, ...], days: int) -> list[Send]:
         """What the room hears of open cases purged for inactivity: no content."""
-        if not self.on:
-            return []
         r = self._room
         sends = []
         for case_id in case_ids:
