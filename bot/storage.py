@@ -662,13 +662,12 @@ class Store:
             idle = [
                 str(row[0])
                 for row in conn.execute(
-                    # last_user_at starts as the opening time; a volunteer acts by a claim
-                    # or by a message (kept in case_messages).
-                    "SELECT id FROM cases WHERE state != 'closed' AND last_user_at < ?"
-                    " AND coalesce(claimed_at, opened_at) < ?"
+                    # Every message of the case, the question first, is in case_messages;
+                    # a claim is the only act that leaves none.
+                    "SELECT id FROM cases WHERE state != 'closed' AND coalesce(claimed_at, opened_at) < ?"
                     " AND NOT EXISTS (SELECT 1 FROM case_messages WHERE case_id = cases.id AND at >= ?)"
                     " ORDER BY opened_at",
-                    (before, before, before),
+                    (before, before),
                 )
             ]
             self._delete_cases(old + idle)

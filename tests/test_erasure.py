@@ -307,6 +307,28 @@ def test_a_claimed_case_is_kept_while_someone_acts_in_it_then_purged_when_idle(w
     assert world.conv.store.case(case) is None
 
 
+@pytest.mark.parametrize("last_act", ["claim", "person", "volunteer"])
+def test_an_open_case_is_kept_until_its_last_act_is_exactly_the_retention_period_old(
+    world: World, last_act: str
+) -> None:
+    world.person_tg(LEGAL_EN)
+    world.person_tg(button="consent:yes")
+    case = world.case_id()
+    world.clock.advance(days=3)
+    if last_act != "claim":
+        world.volunteer(f"/claim {case}")
+        world.clock.advance(days=3)
+    {
+        "claim": lambda: world.volunteer(f"/claim {case}"),
+        "person": lambda: world.person_tg("Any news?"),
+        "volunteer": lambda: world.volunteer(f"/reply {case} Not yet."),
+    }[last_act]()
+    world.clock.advance(days=30)
+    assert world.conv.purge().idle_cases == ()
+    world.clock.advance(seconds=1)
+    assert world.conv.purge().idle_cases == (case,)
+
+
 def test_a_case_the_person_writes_in_is_not_idle(world: World) -> None:
     world.person_tg(LEGAL_EN)
     world.person_tg(button="consent:yes")
