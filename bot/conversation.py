@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.core import READ_LIMIT, Bot, Incoming, Reply
-from bot.desk import BOT_WORDS, END_WORDS, ROOM_THREAD, Desk, consent_word
+from bot.desk import BOT_WORDS, END_WORDS, ROOM_THREAD, Desk, consent_word, what_stayed
 from bot.i18n import LANGUAGE_NAMES, Messages, right_to_left
 from bot.keys import Keys, SealError
 from bot.messages import TELEGRAM, WHATSAPP, Button, Inbound, Outbound, Send, info
@@ -47,8 +47,13 @@ __all__ = [
 ]
 
 RATE_WINDOW = timedelta(minutes=1)
-# Processed event keys are kept long enough to outlast any platform's redelivery.
-EVENT_DAYS = 2
+# Processed event keys are kept long enough to outlast any platform's redelivery, and a
+# replay: a Twilio signature carries no time, so a captured signed request stays valid
+# until the auth token changes. 400 days is longer than the yearly rotation of the
+# Twilio auth token (and of TELEGRAM_WEBHOOK_SECRET) that the README asks for: a request
+# captured before a rotation fails its signature, one captured after it meets its key.
+# A key is 32 hex characters and a day, linked to no one: about 100 bytes a message.
+EVENT_DAYS = 400
 # A reply that could not be delivered in this long is dropped rather than kept.
 OUTBOX_DAYS = 2
 # Failed deliveries wait 1 s, 2 s, 4 s ... up to 5 minutes between attempts.
@@ -256,7 +261,7 @@ class Conversations:
         own = tuple(Send(channel, address, thread, m) for m in messages) if address is not None else ()
         for send in (*own, *sends):
             payload = json.dumps({"address": send.address, "message": send.message.to_json()}, ensure_ascii=False)
-            self.store.enqueue(send.channel, send.thread, self.keys.seal(payload.encode()), today)
+            self.store.enqueue(send.channel, send.thread, self.keys.seal(payload.encode()), today, send.about)
         return len(own) + len(sends)
 
     def _unsent(self, kept: str | None) -> Outcome:
@@ -317,10 +322,16 @@ class Conversations:
         m = self._messages(user, inbound.language_hint)
         desk = self._desk
         if action == "forget":
+            had_case = desk is not None and self.store.has_cases(user.pseudonym)
             sends = tuple(desk.forget(user.pseudonym)) if desk is not None else ()
-            self.store.forget(user.pseudonym)
+            for queued in self.store.forget(user.pseudonym):
+                # Their ids may be given again to new messages, which must not wait.
+                self._retry_at.pop(queued, None)
             self._recent.pop(user.pseudonym, None)
-            return _Turn((info(m, self._forgotten(m)),), user, True, sends)
+            said = self._forgotten(m)
+            if had_case:
+                said = f"{said}\n\n{what_stayed(m)}"
+            return _Turn((info(m, said),), user, True, sends)
         if desk is not None:
             turn = self._desk_turn(desk, inbound, user, m, action, argument, reply_address)
             if turn is not None:
@@ -585,9 +596,15 @@ class Conversations:
         return info(m, text)
 
     def _feedback(self, m: Messages, user: User, action: str) -> tuple[tuple[Outbound, ...], User]:
+        """One vote per person and answer: a button pressed again (either of the two)
+        counts nothing and says nothing. Which answer they voted on is kept only as a
+        keyed hash, for the retention period, and erased with them."""
         _, sign, keys = [*action.split(":", 2), "", ""][:3]
         passages = [self._feedback_keys[k] for k in keys.split(".") if k in self._feedback_keys]
         if sign not in ("+", "-") or not passages:
+            return (), user
+        answer = ".".join(sorted(set(passages)))
+        if not self.store.first_vote(self.keys.vote_key(user.pseudonym, answer), user.pseudonym, self.clock().date()):
             return (), user
         helpful = sign == "+"
         self.store.count_feedback(passages, helpful)
@@ -666,8 +683,10 @@ class Conversations:
         self._retry_at.pop(delivery.id, None)
         with self.store.transaction():
             if self.desk is not None and delivery.thread == ROOM_THREAD:
-                for message_id in message_ids:
-                    self.desk.room_message_sent(delivery.message, message_id)
+                # A case erased while its message was on the way: the message goes too.
+                orphans = [i for i in message_ids if not self.desk.room_message_sent(delivery.message, i)]
+                if orphans:
+                    self._queue("", None, "", (), (self.desk.delete_from_room(orphans),), self.clock().date())
             self.store.delivered(delivery.id)
 
     def undeliverable(self, delivery: Delivery, channel: str) -> None:
@@ -717,7 +736,12 @@ class Conversations:
             cases_before=now - timedelta(days=self.retention_days),
             consents_before=now - CONSENT_TTL,
             gaps_before=today - timedelta(days=GAP_DAYS),
+            votes_before=today - timedelta(days=self.retention_days),
         )
+        if purged.idle_cases and self._desk is not None:
+            with self.store.transaction():
+                sends = tuple(self._desk.idle_closed(purged.idle_cases, self.retention_days))
+                self._queue("", None, "", (), sends, today)
         stale = [p for p, times in self._recent.items() if not times or self.clock() - times[-1] >= RATE_WINDOW]
         for pseudonym in stale:
             self._recent.pop(pseudonym, None)

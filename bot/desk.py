@@ -91,6 +91,7 @@ class Desk:
                 "Leave your name, your number and your file number out of your question: the volunteer "
                 "sees it as you wrote it."
             ),
+            _what_stays(m),
             self._wait_line(m),
             m._("Do you want me to share your question with a volunteer?"),
         ]
@@ -152,7 +153,7 @@ class Desk:
         lines = [m._("Your question was shared with the volunteers as case #{case}.").format(case=case_id)]
         lines.append(self._wait_line(m))
         lines.append(self._while_open_line(m, channel))
-        return info(m, "\n\n".join(lines)), [self._to_room(post)]
+        return info(m, "\n\n".join(lines)), [self._to_room(post, pseudonym)]
 
     def relay_from_person(self, case: Case, text: str) -> list[Send]:
         now = self.clock()
@@ -160,7 +161,8 @@ class Desk:
         self.store.update_case(case.id, last_user_at=now)
         sends = [
             self._to_room(
-                Outbound(f"#{case.id} › {text}", self.room_language, case=case.id, reply_to=case.root_message_id)
+                Outbound(f"#{case.id} › {text}", self.room_language, case=case.id, reply_to=case.root_message_id),
+                case.pseudonym,
             )
         ]
         # Replies held back outside WhatsApp's 24-hour window can leave now.
@@ -182,15 +184,40 @@ class Desk:
     def end_by_person(self, m: Messages, case: Case) -> tuple[Outbound, list[Send]]:
         self.store.close_case(case.id, self.clock())
         notice = self._room._("#{case} was ended by the person.").format(case=case.id)
-        return self._closed_message(m, case), [self._to_room(Outbound(notice, self.room_language, case=case.id))]
+        to_room = self._to_room(Outbound(notice, self.room_language, case=case.id), case.pseudonym)
+        return self._closed_message(m, case), [to_room]
 
     def forget(self, pseudonym: str) -> list[Send]:
-        """Before the person's rows are erased: tell the room that an open case is gone."""
+        """Before the person's rows are erased: delete the bot's own messages of their
+        cases in the room (Telegram refuses it after 48 hours: those stay, as do the
+        volunteers' own messages), and tell the room that an open case is gone. What
+        is still queued about them is erased with their rows (`Store.forget`)."""
+        sends = []
+        sent = self.store.room_messages_of(pseudonym)
+        if sent:
+            sends.append(self.delete_from_room(sent))
         case = self.store.open_case_of(pseudonym)
-        if case is None:
-            return []
-        text = self._room._("#{case} was closed: the person erased their data.").format(case=case.id)
-        return [self._to_room(Outbound(text, self.room_language))]
+        if case is not None:
+            text = self._room._("#{case} was closed: the person erased their data.").format(case=case.id)
+            sends.append(self._to_room(Outbound(text, self.room_language)))
+        return sends
+
+    def delete_from_room(self, message_ids: list[int]) -> Send:
+        """A request to the channel to delete these of the bot's messages in the room."""
+        return self._to_room(Outbound("", self.room_language, kind="delete", delete=tuple(message_ids)))
+
+    def idle_closed(self, case_ids: tuple[str, ...], days: int) -> list[Send]:
+        """What the room hears of open cases purged for inactivity: no content."""
+        r = self._room
+        sends = []
+        for case_id in case_ids:
+            text = r.ngettext(
+                "#{case} closed: nobody wrote in it for {days} day. Its messages were erased.",
+                "#{case} closed: nobody wrote in it for {days} days. Its messages were erased.",
+                days,
+            ).format(case=case_id, days=days)
+            sends.append(self._to_room(Outbound(text, self.room_language)))
+        return sends
 
     def rate(self, m: Messages, pseudonym: str, case_id: str, helpful: bool) -> Outbound | None:
         case = self.store.case(case_id) if case_id else self.store.last_closed_case_of(pseudonym)
@@ -277,7 +304,9 @@ class Desk:
             "#{case} claimed by {name}. Reply to the messages of this case, or write /reply {case} your text."
         )
         return [
-            self._to_room(Outbound(claimed.format(case=case_id, name=name), self.room_language, case=case_id)),
+            self._to_room(
+                Outbound(claimed.format(case=case_id, name=name), self.room_language, case=case_id), case.pseudonym
+            ),
             Send(case.channel, self._address(case), case.pseudonym, to_person),
         ]
 
@@ -395,7 +424,8 @@ class Desk:
                 "#{case} has been waiting for {minutes} minutes. Who can take it? /claim {case}",
                 minutes,
             ).format(case=case.id, minutes=minutes)
-            sends.append(self._to_room(Outbound(text, self.room_language, case=case.id, reply_to=case.root_message_id)))
+            reminder = Outbound(text, self.room_language, case=case.id, reply_to=case.root_message_id)
+            sends.append(self._to_room(reminder, case.pseudonym))
             m = self.catalogs[case.language]
             still = m._("No volunteer has taken your question yet (case #{case}). It is not forgotten.").format(
                 case=case.id
@@ -457,12 +487,17 @@ class Desk:
 
     # -- delivery results --------------------------------------------------------------
 
-    def room_message_sent(self, message: Outbound, message_id: int) -> None:
+    def room_message_sent(self, message: Outbound, message_id: int) -> bool:
+        """Link a message the room received to its case. False when the case was erased
+        while the message was on its way: the message must be deleted."""
         if not message.case:
-            return
+            return True
+        if not self.store.case_exists(message.case):
+            return False
         self.store.link_room_message(message_id, message.case)
         if message.root:
             self.store.update_case(message.case, root_message_id=message_id)
+        return True
 
     def undeliverable(self, message: Outbound) -> list[Send]:
         """A message to a person in a case could not be delivered: the room must know."""
@@ -477,8 +512,10 @@ class Desk:
     def _room_address(self) -> str:
         return str(self.room)
 
-    def _to_room(self, message: Outbound) -> Send:
-        return Send(TELEGRAM, self._room_address, ROOM_THREAD, message)
+    def _to_room(self, message: Outbound, about: str = "") -> Send:
+        """A message to the room; `about`: the pseudonym of the person whose case it
+        shows, so that their erasure removes it while it is queued."""
+        return Send(TELEGRAM, self._room_address, ROOM_THREAD, message, about)
 
     def _say(self, address: str, text: str) -> Send:
         thread = ROOM_THREAD if address == self._room_address else f"volunteer:{address}"
@@ -529,6 +566,24 @@ class Desk:
             case_id = "".join(secrets.choice(CASE_ALPHABET) for _ in range(CASE_LENGTH))
             if not self.store.case_exists(case_id):
                 return case_id
+
+
+def _what_stays(m: Messages) -> str:
+    """Before consent: what an erasure could not remove from the volunteers' chat."""
+    return m._(
+        "If you erase your data later, I also delete my messages about your question in the "
+        "volunteers' chat, where Telegram allows it (within 48 hours). The volunteers' own messages, "
+        "and my messages older than 48 hours, can stay in their chat."
+    )
+
+
+def what_stayed(m: Messages) -> str:
+    """After an erasure of someone who had a case: what may remain in the volunteers' chat."""
+    return m._(
+        "I also deleted my messages about your question in the volunteers' chat, where Telegram allows "
+        "it (within 48 hours). The volunteers' own messages, and my messages older than 48 hours, can "
+        "stay in their chat."
+    )
 
 
 def _platform(channel: str) -> str:

@@ -56,6 +56,10 @@ class Keys:
         # A Twilio MessageSid identifies a message at Twilio; only its keyed hash is kept.
         return self._mac(b"event", channel, event_id)[:32]
 
+    def vote_key(self, pseudonym: str, answer: str) -> str:
+        # Which answer a person voted on cannot be read from the key without the pepper.
+        return self._mac(b"vote", pseudonym, answer)[:32]
+
     def seal(self, data: bytes) -> bytes:
         return self._fernet.encrypt(data)
 

@@ -48,7 +48,9 @@ class Outbound:
     buttons for channels that have them. In the volunteers' room, `case` links the sent
     message to a case (so replies to it reach the person), `root` marks the case's first
     message, and `reply_to` threads it under that message. `template` asks WhatsApp for
-    the approved template instead of free text (outside the 24-hour window)."""
+    the approved template instead of free text (outside the 24-hour window). `delete` asks
+    the channel to delete these of its own earlier messages in the volunteers' room (an
+    erasure) instead of sending text."""
 
     text: str
     language: str
@@ -58,6 +60,7 @@ class Outbound:
     root: bool = False
     reply_to: int | None = None
     template: bool = False
+    delete: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -69,6 +72,7 @@ class Outbound:
             "root": self.root,
             "reply_to": self.reply_to,
             "template": self.template,
+            "delete": list(self.delete),
         }
 
     @classmethod
@@ -76,6 +80,8 @@ class Outbound:
         rows = data.get("buttons") or []
         assert isinstance(rows, list)
         reply_to = data.get("reply_to")
+        delete = data.get("delete") or []
+        assert isinstance(delete, list)
         return cls(
             str(data["text"]),
             str(data["language"]),
@@ -85,6 +91,7 @@ class Outbound:
             bool(data.get("root")),
             reply_to if isinstance(reply_to, int) else None,
             bool(data.get("template")),
+            tuple(int(i) for i in delete),
         )
 
 
@@ -92,12 +99,15 @@ class Outbound:
 class Send:
     """A message for someone other than the sender of the event being processed: the
     volunteers' room, or a person a volunteer answers. `thread` orders messages to the
-    same place (a pseudonym, or "room")."""
+    same place (a pseudonym, or "room"). `about` is the pseudonym of the person a message
+    to someone else is about (a room post of their case), so that their erasure reaches it
+    while it waits in the outbox; empty for messages about no one."""
 
     channel: str
     address: str
     thread: str
     message: Outbound
+    about: str = ""
 
 
 def info(m: Messages, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> Outbound:

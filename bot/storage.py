@@ -8,17 +8,24 @@ What is kept is deliberately little; see the privacy section of the README:
   shown, the last day of activity (a day, not a time) and feedback counts. No name,
   username, phone number, Telegram id or message text.
 - `events`: keyed hashes of processed update ids / MessageSids, so that nothing is
-  answered twice; not linked to any user; kept two days.
-- `outbox`: replies accepted but not yet delivered (Telegram), sealed; deleted once sent.
+  answered twice, not even a captured request replayed months later; not linked to any
+  user; kept 400 days (see `bot.conversation.EVENT_DAYS`).
+- `outbox`: replies accepted but not yet delivered, sealed; deleted once sent. `about`
+  holds the pseudonym of the person a message to someone else (the volunteers' room) is
+  about, so that their erasure removes it too.
 - `unsent_replies`: a reply that leaves in the HTTP response (WhatsApp), sealed, from
   the moment its event is recorded until the response has left, so that a crash in
   between does not lose it; kept two days at most.
 - `passage_feedback`: thumbs up and down per passage, with no user.
+- `votes`: one row per person and answer voted on, so that a vote counts once: a keyed
+  hash of the pseudonym and the answer (which answer cannot be read from it), the
+  voter's pseudonym (for erasure) and the day; kept for the retention period.
 - `consents`: a question waiting for the person's yes or no to a volunteer, sealed;
   kept one day at most.
 - `cases`: volunteer cases. The reply address is sealed and erased when the case
   closes; the case and its sealed `case_messages` are purged after the retention
-  period; `room_messages` maps the volunteers' room's messages to their case.
+  period, a case still open once it has been idle that long too; `room_messages` maps
+  the volunteers' room's messages to their case (and lets an erasure delete them).
 - `audit`: each volunteer action (claim, reply, close): volunteer id, case, time; no text.
 - `citations`, `answer_counts`: how often each passage was cited, and answers per
   language and topic; no person, no channel, no text.
@@ -181,6 +188,16 @@ def m006_reply_counts(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_erasure(db: Database) -> None:
+    # The person a queued message for someone else is about (a room post of their case).
+    db.table("outbox").add_column("about", str)
+    db.table("outbox").create_index(["about"])
+    db.table("votes").create({"key": str, "voter": str, "day": str}, pk="key", not_null={"voter", "day"})
+    db.table("votes").create_index(["voter"])
+    db.table("votes").create_index(["day"])
+
+
 @dataclass(frozen=True)
 class Case:
     id: str
@@ -277,6 +294,8 @@ class Purged:
     events: int
     outbox: int
     cases: int = 0
+    # Cases closed here because nobody wrote in them for the retention period.
+    idle_cases: tuple[str, ...] = ()
 
 
 def _private_files(data_dir: Path) -> Path:
@@ -404,16 +423,22 @@ class Store:
             ),
         )
 
-    def forget(self, pseudonym: str) -> None:
-        """Erase every row of this person, their cases included. Call `checkpoint` after
-        the transaction, so that the erased values leave the write-ahead log too."""
+    def forget(self, pseudonym: str) -> list[int]:
+        """Erase every row of this person, their cases included, and every queued message
+        to them or about them (room posts of their cases); returns the ids of those
+        messages (SQLite may give an id again). Call `checkpoint` after the transaction,
+        so that the erased values leave the write-ahead log too."""
         conn = self.db.conn
         conn.execute("DELETE FROM users WHERE pseudonym = ?", (pseudonym,))
-        conn.execute("DELETE FROM outbox WHERE thread = ?", (pseudonym,))
+        queued = conn.execute(
+            "DELETE FROM outbox WHERE thread = ? OR about = ? RETURNING id", (pseudonym, pseudonym)
+        ).fetchall()
         conn.execute("DELETE FROM unsent_replies WHERE thread = ?", (pseudonym,))
         conn.execute("DELETE FROM consents WHERE pseudonym = ?", (pseudonym,))
+        conn.execute("DELETE FROM votes WHERE voter = ?", (pseudonym,))
         cases = [row[0] for row in conn.execute("SELECT id FROM cases WHERE pseudonym = ?", (pseudonym,))]
         self._delete_cases(cases)
+        return [int(row[0]) for row in queued]
 
     def _delete_cases(self, case_ids: list[str]) -> None:
         for case_id in case_ids:
@@ -421,11 +446,31 @@ class Store:
                 self.db.conn.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
             self.db.conn.execute("DELETE FROM cases WHERE id = ?", (case_id,))
 
+    def room_messages_of(self, pseudonym: str) -> list[int]:
+        """The room's message ids of this person's cases (open or closed), oldest first."""
+        rows = self.db.conn.execute(
+            "SELECT message_id FROM room_messages WHERE case_id IN (SELECT id FROM cases WHERE pseudonym = ?)"
+            " ORDER BY message_id",
+            (pseudonym,),
+        )
+        return [int(row[0]) for row in rows]
+
+    def has_cases(self, pseudonym: str) -> bool:
+        return self.db.conn.execute("SELECT 1 FROM cases WHERE pseudonym = ?", (pseudonym,)).fetchone() is not None
+
     def checkpoint(self) -> None:
         if self.path is not None:
             self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- feedback ----------------------------------------------------------------------
+
+    def first_vote(self, key: str, voter: str, day: date) -> bool:
+        """Record a person's vote on an answer (`key`: a keyed hash of both); False when
+        they already voted on it."""
+        cursor = self.db.conn.execute(
+            "INSERT OR IGNORE INTO votes (key, voter, day) VALUES (?, ?, ?)", (key, voter, day.isoformat())
+        )
+        return cursor.rowcount == 1
 
     def count_feedback(self, passage_ids: list[str], helpful: bool) -> None:
         column = "helpful" if helpful else "unhelpful"
@@ -475,10 +520,10 @@ class Store:
 
     # -- outbox ------------------------------------------------------------------------
 
-    def enqueue(self, channel: str, thread: str, sealed: bytes, day: date) -> int:
+    def enqueue(self, channel: str, thread: str, sealed: bytes, day: date, about: str = "") -> int:
         cursor = self.db.conn.execute(
-            "INSERT INTO outbox (channel, thread, sealed, day) VALUES (?, ?, ?, ?)",
-            (channel, thread, sealed, day.isoformat()),
+            "INSERT INTO outbox (channel, thread, sealed, day, about) VALUES (?, ?, ?, ?, ?)",
+            (channel, thread, sealed, day.isoformat(), about or None),
         )
         return int(cursor.lastrowid or 0)
 
@@ -666,7 +711,12 @@ class Store:
         cases_before: datetime,
         consents_before: datetime,
         gaps_before: date,
+        votes_before: date,
     ) -> Purged:
+        """Delete what is older than each limit. A case is purged `cases_before` after it
+        closed, or, still open, when nobody (person or volunteer) acted in it since then:
+        its sealed address, question and messages go, and `idle_cases` names it for the
+        room."""
         with self.transaction():
             conn = self.db.conn
             users = conn.execute("DELETE FROM users WHERE last_day < ?", (users_before.isoformat(),)).rowcount
@@ -675,33 +725,39 @@ class Store:
             conn.execute("DELETE FROM unsent_replies WHERE day < ?", (outbox_before.isoformat(),))
             conn.execute("DELETE FROM consents WHERE at < ?", (consents_before.isoformat(),))
             conn.execute("DELETE FROM gaps WHERE last_day < ?", (gaps_before.isoformat(),))
+            conn.execute("DELETE FROM votes WHERE day < ?", (votes_before.isoformat(),))
+            before = cases_before.isoformat()
             old = [
                 row[0]
+                for row in conn.execute("SELECT id FROM cases WHERE state = 'closed' AND closed_at < ?", (before,))
+            ]
+            idle = [
+                str(row[0])
                 for row in conn.execute(
-                    "SELECT id FROM cases WHERE state = 'closed' AND closed_at < ?", (cases_before.isoformat(),)
+                    # Every message of the case, the question first, is in case_messages;
+                    # a claim is the only act that leaves none.
+                    "SELECT id FROM cases WHERE state != 'closed' AND coalesce(claimed_at, opened_at) < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM case_messages WHERE case_id = cases.id AND at >= ?)"
+                    " ORDER BY opened_at",
+                    (before, before),
                 )
             ]
-            self._delete_cases(old)
+            self._delete_cases(old + idle)
         self.checkpoint()
-        return Purged(users, events, outbox, len(old))
+        return Purged(users, events, outbox, len(old) + len(idle), tuple(idle))
+
+    def tables(self) -> list[str]:
+        """Every table of the schema (not SQLite's or the migrations' own)."""
+        rows = self.db.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name != '_sqlite_migrations' ORDER BY name"
+        )
+        return [str(row[0]) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        """Row counts, for health checks and tests; no content."""
+        """Row counts of every table, for health checks and tests; no content."""
         conn = self.db.conn
-        return {
-            table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-            for table in (
-                "users",
-                "events",
-                "outbox",
-                "passage_feedback",
-                "consents",
-                "cases",
-                "case_messages",
-                "room_messages",
-                "audit",
-            )
-        }
+        return {table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]) for table in self.tables()}
 
     def healthy(self) -> bool:
         try:

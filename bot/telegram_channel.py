@@ -175,6 +175,8 @@ class TelegramChannel:
         if not delivery.address.lstrip("-").isdigit():
             self.conversations.undeliverable(delivery, TELEGRAM)  # not a chat id: can never leave
             return True
+        if message.delete:
+            return await self._delete(delivery)
         todo = [n for n in range(delivery.pieces_sent, last + 1) if pieces[n].strip()]
         k = 0
         while k < len(todo):
@@ -211,6 +213,30 @@ class TelegramChannel:
             if wait:
                 await asyncio.sleep(wait)  # Telegram's 429: the others' pieces go meanwhile
         self.conversations.delivered(delivery, ())  # nothing to send
+        return True
+
+    async def _delete(self, delivery: Delivery) -> bool:
+        """An erasure: delete the bot's own room messages of the person's cases, one by
+        one. Telegram refuses messages older than 48 hours (and ones already gone): those
+        are left, and the erasure goes on. False to retry the rest later."""
+        ids = delivery.message.delete
+        n = delivery.pieces_sent
+        while n < len(ids):
+            try:
+                await self.bot.delete_message(chat_id=int(delivery.address), message_id=ids[n])
+            except RetryAfter as exc:
+                await asyncio.sleep(_retry_after(exc))
+                continue
+            except (Forbidden, BadRequest) as exc:
+                log.info("telegram kept a room message (%s)", type(exc).__name__)
+            except TelegramError as exc:
+                log.warning("telegram unreachable (%s); will retry", type(exc).__name__)
+                self.conversations.attempted(delivery)
+                return False
+            n += 1
+            if n < len(ids):
+                self.conversations.progress(delivery, n)
+        self.conversations.delivered(delivery)
         return True
 
     # -- set-up ------------------------------------------------------------------------
