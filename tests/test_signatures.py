@@ -15,7 +15,7 @@ validator = RequestValidator(TWILIO_TOKEN)
 
 
 def signed(form: dict[str, str], url: str = URL) -> str:
-    return validator.compute_signature(url, form)
+    return str(validator.compute_signature(url, form))
 
 
 def test_telegram_needs_the_exact_secret_and_no_configured_secret_lets_nobody_in() -> None:
