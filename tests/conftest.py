@@ -52,10 +52,9 @@ _BUILT: dict[date, Bot] = {}
 
 @pytest.fixture(scope="session")
 def bot() -> Bot:
-    """Built once per process, and reused by processes forked from it: mutmut runs each
-    mutant's tests in a fork of the process that collected its statistics, and building
-    the bot takes seconds. Its methods still run the mutated code (mutmut switches at
-    every call); only what building it runs is not re-run under a mutant."""
+    """Built once per process (building it takes seconds), and reused by a process forked
+    from one that built it. Under mutmut its methods still run the mutated code (mutmut
+    switches at every call); mutmut's workers (forkserver) build their own."""
     if TODAY not in _BUILT:
         _BUILT[TODAY] = build_bot(Settings(today=TODAY))
     return _BUILT[TODAY]
