@@ -5,13 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
+import os
+import sqlite3
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from starlette.testclient import TestClient
 from telegram.request import BaseRequest
 from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -22,15 +30,34 @@ from bot.conversation import Conversations
 from bot.core import Bot, Incoming, Reply
 from bot.keys import Keys
 from bot.settings import Settings
-from bot.storage import Store
+from bot.storage import DATABASE_FILE, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 21)
 
+# Hypothesis keeps every failing example in .hypothesis/examples (in CI, inside the job's
+# workspace) and replays it first on the next run, until it passes; `print_blob` also puts
+# a `@reproduce_failure(...)` line in the failure report, to replay it anywhere. The
+# examples stay random from run to run (`derandomize` would turn the database off).
+# HYPOTHESIS_PROFILE=ci (.ci/run) is the same with a database path CI names in
+# HYPOTHESIS_DATABASE.
+_EXAMPLES = DirectoryBasedExampleDatabase(os.environ.get("HYPOTHESIS_DATABASE") or ROOT / ".hypothesis" / "examples")
+hypothesis_settings.register_profile("dev", database=_EXAMPLES, print_blob=True)
+hypothesis_settings.register_profile("ci", database=_EXAMPLES, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+_BUILT: dict[date, Bot] = {}
+
 
 @pytest.fixture(scope="session")
 def bot() -> Bot:
-    return build_bot(Settings(today=TODAY))
+    """Built once per process (building it takes seconds), and reused by a process forked
+    from one that built it. Under mutmut its methods still run the mutated code (mutmut
+    switches at every call); mutmut's workers (forkserver) build their own."""
+    if TODAY not in _BUILT:
+        _BUILT[TODAY] = build_bot(Settings(today=TODAY))
+    return _BUILT[TODAY]
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +75,51 @@ PUBLIC_URL = "https://bot.example.org"
 TWILIO_TOKEN = "twilio-test-auth-token"
 TELEGRAM_TOKEN = "123456:TEST-token"
 TELEGRAM_SECRET = "webhook-secret_42"
+# The header Telegram sends with every webhook call (the secret given to setWebhook).
+TELEGRAM_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+
+T = TypeVar("T")
+
+
+def twiml_messages(twiml: str) -> list[str]:
+    """The texts of the <Message> elements of a TwiML answer (an empty answer has none),
+    after checking it is well formed: a <Response> of plain <Message>s and nothing else."""
+    root = ET.fromstring(twiml)
+    assert root.tag == "Response", twiml
+    assert all(child.tag == "Message" and len(child) == 0 for child in root), twiml
+    return [message.text or "" for message in root]
+
+
+def in_portal(client: TestClient, function: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine function on the test client's event loop (where the app's tasks live)."""
+    assert client.portal is not None, "the client is not started (use it in a `with` block)"
+    return client.portal.call(function)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> None:
+    """Wait for work done elsewhere (a thread, a process, the app's background tasks) by
+    polling its result: no fixed sleep, and a failure when it does not come in time."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not done within {seconds} s"
+        time.sleep(0.01)
+
+
+@contextmanager
+def write_lock_held(data_dir: Path, store: Store | None = None, busy_ms: int = 50) -> Iterator[sqlite3.Connection]:
+    """Another process holds the database's write lock: a second connection in an immediate
+    transaction, for as long as the block runs (the test may `rollback()` it early, and
+    `execute("BEGIN IMMEDIATE")` again). `store`, if given, waits only `busy_ms` for it."""
+    locker = sqlite3.connect(data_dir / DATABASE_FILE, timeout=0, check_same_thread=False)
+    if store is not None:
+        store.db.conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        yield locker
+    finally:
+        if locker.in_transaction:
+            locker.rollback()
+        locker.close()
 
 
 @dataclass
@@ -221,7 +293,7 @@ VOLUNTEER = 4242001  # a member of the room
 LISTED_VOLUNTEER = 4242002  # in VOLUNTEER_IDS, writes from a private chat
 
 
-class RecordingTwilio(HttpClient):
+class RecordingTwilio(HttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """twilio's network edge, recording REST calls instead of making them."""
 
     def __init__(self) -> None:
@@ -229,7 +301,7 @@ class RecordingTwilio(HttpClient):
         self.requests: list[tuple[str, str, dict[str, Any]]] = []
         self.failures: list[tuple[int, dict[str, Any]]] = []
 
-    def request(  # type: ignore[override]
+    def request(
         self,
         method: str,
         uri: str,

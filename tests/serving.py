@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -31,10 +32,12 @@ from twilio.rest import Client
 from bot.app import build_conversations, rebuild_bot
 from bot.core import Bot
 from bot.server import create_app
+from bot.storage import DATABASE_FILE
 from tests.conftest import (
     PUBLIC_URL,
     ROOM,
     ROOT,
+    TELEGRAM_HEADERS,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     TWILIO_TOKEN,
@@ -44,9 +47,10 @@ from tests.conftest import (
     channel_settings,
     room_message,
     telegram_update,
+    wait_until,
 )
 
-SECRET = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+SECRET = TELEGRAM_HEADERS
 
 
 class FakeTelegram:
@@ -147,13 +151,18 @@ class Server:
             preexec_fn=self.preexec,
         )
         self.url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: self._up(), 30)
+        wait_until(lambda: self._up(), 30)
 
     def _up(self) -> bool:
         try:
             return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
+
+    def rows(self, table: str) -> int:
+        """How many rows a table of the server's database holds (read as another process would)."""
+        with sqlite3.connect(self.data / DATABASE_FILE, timeout=10) as conn:
+            return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     def kill(self) -> None:
         assert self.process is not None
@@ -164,15 +173,6 @@ class Server:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.output += self.process.communicate(timeout=10)[0].decode(errors="replace")
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 class Deployment:
@@ -198,7 +198,7 @@ class Deployment:
         self.client.__enter__()
         self.updates = 0
 
-    def post(self, update: dict) -> None:  # type: ignore[type-arg]
+    def post(self, update: dict[str, Any]) -> None:
         assert self.client.post("/telegram", json=update, headers=SECRET).status_code == 200
 
     def ask(self, text: str, language_code: str = "en") -> str:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from bot.core import Bot
-from bot.desk import TELEGRAM, consent_word
-from bot.messages import Inbound
+from bot.desk import consent_word
+from bot.messages import TELEGRAM, Inbound
 from tests.conftest import LISTED_VOLUNTEER, ROOM, VOLUNTEER, Clock, room_button
 from tests.test_desk import LEGAL_EN, LEGAL_ES, PERSON_ID, World
 

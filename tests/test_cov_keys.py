@@ -4,11 +4,17 @@ and sealed values that cannot be opened with another pepper or after tampering."
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.keys import PEPPER_FILE, Keys, SealError, load_keys
 
@@ -106,3 +112,35 @@ def test_event_keys_are_short_and_not_the_pseudonym_of_the_same_value() -> None:
     assert not keys.pseudonym("whatsapp", "SM0123").startswith(event)
     assert keys.event_key("telegram", "SM0123") != event
     assert "pepper" not in repr(keys)
+
+
+def test_pseudonyms_and_event_keys_are_the_documented_hmac_so_they_survive_an_upgrade() -> None:
+    """HMAC-SHA256 under the pepper of purpose, channel and id, joined by NUL bytes: if a
+    release computed them differently, everyone's rows would be orphaned under their old
+    pseudonym (and /forget would no longer find them)."""
+    pepper = b"a-pepper-kept-in-a-backup-0123"
+    keys = Keys(pepper)
+
+    def mac(*parts: bytes) -> str:
+        return hmac.new(pepper, b"\x00".join(parts), hashlib.sha256).hexdigest()
+
+    assert keys.pseudonym("telegram", "777001") == mac(b"user", b"telegram", b"777001")
+    assert keys.pseudonym("whatsapp", "whatsapp:+1") == mac(b"user", b"whatsapp", b"whatsapp:+1")
+    sid = "SM0123456789abcdef0123456789abcdef"
+    assert keys.event_key("whatsapp", sid) == mac(b"event", b"whatsapp", sid.encode())[:32]
+    # The separator keeps the parts apart: ("ab", "c") is not ("a", "bc").
+    assert keys.pseudonym("ab", "c") != keys.pseudonym("a", "bc")
+
+
+def test_a_value_sealed_by_an_earlier_release_still_opens() -> None:
+    """A reply queued before an upgrade is delivered after it: the sealing key is derived
+    from the pepper (HKDF-SHA256, 32 bytes, the same label) exactly as before. The token
+    below was sealed by the release this test was written in."""
+    keys = Keys(b"a-pepper-kept-in-a-backup-0123")
+    sealed = (
+        b"gAAAAABrFvF_oTVb8QTzejfEVMls3RqPy8HWFElkibmsm8bEFAM4SG4_3skKt6ohU13F9t7wSWvB7SiNgYfV28G3jhUiIp6"
+        b"HOnvOk9awgtKUzegV8KM_9BI="
+    )
+    assert keys.unseal(sealed) == b'{"address": "777001"}'
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"newcomer-bot seal").derive(keys.pepper)
+    assert Fernet(base64.urlsafe_b64encode(derived)).decrypt(keys.seal(b"777001")) == b"777001"

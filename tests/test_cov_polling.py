@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,17 @@ from starlette.testclient import TestClient
 
 from bot.conversation import Conversations
 from bot.server import create_app
-from bot.storage import DATABASE_FILE
 from bot.telegram_channel import ALLOWED_UPDATES, MAX_BACKOFF, POLL_TIMEOUT, TelegramChannel
-from tests.conftest import ROOM, Call, RecordingRequest, button_press, channel_settings, telegram_update
+from tests.conftest import (
+    ROOM,
+    Call,
+    RecordingRequest,
+    button_press,
+    channel_settings,
+    telegram_update,
+    wait_until,
+    write_lock_held,
+)
 
 Batch = list[dict[str, Any]] | tuple[int, dict[str, Any]] | Callable[[], list[dict[str, Any]]]
 BAD_GATEWAY = (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
@@ -111,19 +117,15 @@ def test_polling_removes_the_webhook_answers_updates_and_confirms_the_offset(
 def test_an_update_that_cannot_be_recorded_is_not_confirmed_and_is_answered_when_it_comes_again(
     conversations: Conversations, tmp_path: Path
 ) -> None:
-    locker = sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0)
-    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
+    with write_lock_held(tmp_path, conversations.store) as locker:
 
-    def released() -> list[dict[str, Any]]:
-        locker.rollback()
-        return [telegram_update(7, "What is the IFHP?"), telegram_update(8, "/privacy")]
+        def released() -> list[dict[str, Any]]:
+            locker.rollback()
+            return [telegram_update(7, "What is the IFHP?"), telegram_update(8, "/privacy")]
 
-    telegram = ScriptedTelegram([telegram_update(7, "What is the IFHP?"), telegram_update(8, "/privacy")], released)
-    try:
+        updates = [telegram_update(7, "What is the IFHP?"), telegram_update(8, "/privacy")]
+        telegram = ScriptedTelegram(updates, released)
         run_until_the_script_ends(poller(conversations, tmp_path, telegram))
-    finally:
-        locker.close()
     assert telegram.offsets() == [None, None, 9]
     texts = [m["text"] for m in telegram.sent()]
     assert len(texts) == 2 and "[1]" in texts[0] and "/forget" in texts[1]
@@ -161,10 +163,7 @@ def test_serve_polling_starts_the_poller_with_the_server_and_answers_what_it_fet
     telegram = ScriptedTelegram([telegram_update(1, "What is the IFHP?")])
     app = create_app(channel_settings(tmp_path), conversations, polling=True, telegram_request=telegram)
     with TestClient(app) as client:
-        deadline = time.monotonic() + 3
-        while not telegram.sent():
-            assert time.monotonic() < deadline, "the poller answered nothing"
-            time.sleep(0.01)
+        wait_until(lambda: bool(telegram.sent()))  # the poller's answer
         # The script's end cancels the poller: it may already have stopped.
         assert client.get("/healthz").json()["channels"]["telegram"] in ("polling", "polling stopped")
     assert telegram.calls[0].method == "deleteWebhook"

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +21,23 @@ from bot.app import build_conversations
 from bot.conversation import TELEGRAM, Conversations, Inbound
 from bot.core import Bot
 from bot.server import MAX_BODY, QUIET_LOGGERS, BodyLimit, configure_logging, create_app
-from bot.storage import DATABASE_FILE
 from tests.conftest import (
     PUBLIC_URL,
     ROOM,
+    TELEGRAM_HEADERS,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     Clock,
     RecordingRequest,
     channel_settings,
     telegram_update,
+    wait_until,
+    write_lock_held,
 )
 
-SECRET = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+SECRET = TELEGRAM_HEADERS
 PERSON = "918273645"
 LEGAL_EN = "My asylum claim was refused last week. Should I appeal the decision?"
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the background work did not happen in time"
-        time.sleep(0.01)
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
@@ -53,11 +47,8 @@ def logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
 @pytest.fixture
 def locked(tmp_path: Path, conversations: Conversations) -> Iterator[sqlite3.Connection]:
     """Another process holds the database's write lock (past a short busy timeout)."""
-    locker = sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0)
-    locker.execute("BEGIN IMMEDIATE")
-    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
-    yield locker
-    locker.close()
+    with write_lock_held(tmp_path, conversations.store) as locker:
+        yield locker
 
 
 # -- start-up and the delivery worker ------------------------------------------------
@@ -200,18 +191,12 @@ def test_a_busy_database_postpones_reminders_without_stopping_them(
     conv = desk_conversations
     open_case(conv)
     clock.advance(minutes=16)
-    locker = sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0)
-    conv.store.db.conn.execute("PRAGMA busy_timeout = 20")
     telegram = RecordingRequest()
     app = create_app(channel_settings(tmp_path, volunteer_chat_id=ROOM), conv, telegram_request=telegram)
-    try:
-        locker.execute("BEGIN IMMEDIATE")
-        with TestClient(app):
-            wait_until(lambda: logged(caplog, "reminders postponed: database busy") >= 2)
-            locker.rollback()
-            wait_until(lambda: any("/claim" in m["text"] for m in telegram.sent() if m["chat_id"] == ROOM))
-    finally:
-        locker.close()
+    with write_lock_held(tmp_path, conv.store, busy_ms=20) as locker, TestClient(app):
+        wait_until(lambda: logged(caplog, "reminders postponed: database busy") >= 2)
+        locker.rollback()
+        wait_until(lambda: any("/claim" in m["text"] for m in telegram.sent() if m["chat_id"] == ROOM))
 
 
 def test_when_the_database_is_gone_background_jobs_log_the_kind_of_failure_and_keep_trying(

@@ -16,7 +16,13 @@ from starlette.testclient import TestClient
 from bot.conversation import TELEGRAM, Conversations, Inbound
 from bot.server import create_app
 from bot.telegram_channel import TelegramChannel
-from tests.conftest import TELEGRAM_SECRET, Clock, RecordingRequest, button_press, channel_settings
+from tests.conftest import (
+    TELEGRAM_HEADERS,
+    Clock,
+    RecordingRequest,
+    button_press,
+    channel_settings,
+)
 
 BAD_GATEWAY = (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
 
@@ -84,7 +90,7 @@ def test_a_button_press_that_can_no_longer_be_acknowledged_is_still_answered(
         )
     )
     with TestClient(app) as client:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        headers = TELEGRAM_HEADERS
         assert client.post("/telegram", json=button_press(1, "lang:es"), headers=headers).status_code == 200
     assert [c.method for c in telegram.calls] == ["answerCallbackQuery", "sendMessage"]
     assert "Español" in telegram.sent()[0]["text"]

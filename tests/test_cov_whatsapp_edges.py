@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,9 +21,16 @@ from bot.conversation import WHATSAPP, Conversations
 from bot.messages import Outbound
 from bot.server import create_app
 from bot.splitting import WHATSAPP_LIMIT
-from bot.storage import DATABASE_FILE
 from bot.whatsapp import WhatsAppSender
-from tests.conftest import TWILIO_TOKEN, RecordingTwilio, channel_settings, signed_whatsapp, whatsapp_form
+from tests.conftest import (
+    TWILIO_TOKEN,
+    RecordingTwilio,
+    channel_settings,
+    signed_whatsapp,
+    twiml_messages,
+    whatsapp_form,
+    write_lock_held,
+)
 
 PHONE = "whatsapp:+15145550123"
 SENDER = "whatsapp:+10000000000"
@@ -42,8 +47,7 @@ def post(client: TestClient, form: dict[str, str]) -> Any:
     return client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
 
 
-def messages(twiml: str) -> list[str]:
-    return [m.text or "" for m in ET.fromstring(twiml).iter("Message")]
+messages = twiml_messages
 
 
 # -- the webhook ---------------------------------------------------------------------
@@ -86,15 +90,9 @@ def test_a_message_that_cannot_be_recorded_gets_503_and_its_redelivery_is_answer
     client: TestClient, conversations: Conversations, tmp_path: Path
 ) -> None:
     """Another process holds the database's write lock past the busy timeout."""
-    locker = sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0)
-    locker.execute("BEGIN IMMEDIATE")
-    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
     form = whatsapp_form("SM9", "What is the IFHP?")
-    try:
+    with write_lock_held(tmp_path, conversations.store):
         assert post(client, form).status_code == 503
-    finally:
-        locker.rollback()
-        locker.close()
     assert conversations.store.counts()["events"] == 0  # not recorded: Twilio will send it again
     assert "[1]" in "".join(messages(post(client, form).text))
     assert messages(post(client, form).text) == []
@@ -113,7 +111,7 @@ class FlakyTwilio(RecordingTwilio):
         self.fail_at: dict[int, tuple[int, dict[str, Any]]] = {}
         self.attempts = 0
 
-    def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> TwilioResponse:  # type: ignore[override]
+    def request(self, method: str, uri: str, *args: Any, **kwargs: Any) -> TwilioResponse:
         self.attempts += 1
         if self.errors:
             raise self.errors.pop(0)

@@ -5,7 +5,6 @@ their network calls, a real database, a clock the tests move."""
 from __future__ import annotations
 
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from bot.server import create_app
 from tests.conftest import (
     LISTED_VOLUNTEER,
     ROOM,
-    TELEGRAM_SECRET,
+    TELEGRAM_HEADERS,
     TWILIO_TOKEN,
     VOLUNTEER,
     Clock,
@@ -28,10 +27,12 @@ from tests.conftest import (
     RecordingTwilio,
     button_press,
     channel_settings,
+    in_portal,
     room_button,
     room_message,
     signed_whatsapp,
     telegram_update,
+    twiml_messages,
     whatsapp_form,
 )
 
@@ -95,7 +96,7 @@ class World:
         form = whatsapp_form(f"SM{self._next():06d}", text, sender=PHONE, ProfileName=PROFILE)
         response = self.client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
         assert response.status_code == 200
-        return "".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
+        return "".join(twiml_messages(response.text))
 
     def volunteer(self, text: str, *, user_id: int = VOLUNTEER, reply_to: int | None = None) -> None:
         self.post_tg(room_message(self._next(), text, user_id=user_id, reply_to=reply_to))
@@ -107,11 +108,11 @@ class World:
         self.post_tg(telegram_update(self._next(), text, user_id=user_id))
 
     def post_tg(self, update: dict[str, Any]) -> None:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        headers = TELEGRAM_HEADERS
         assert self.client.post("/telegram", json=update, headers=headers).status_code == 200
 
     def deliver(self) -> None:
-        self.client.portal.call(self.app.state.channels.deliver)
+        in_portal(self.client, self.app.state.channels.deliver)
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         return [p for p in self.telegram.sent() if p["chat_id"] == chat_id]

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ EVAL = ROOT.parent / "shared" / "eval"
 
 
 @pytest.fixture(scope="module")
-def figures(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not (EVAL / "evaluate.py").exists():
         if os.environ.get("CI"):
             pytest.fail("../shared/eval is missing on CI")
@@ -44,19 +45,19 @@ HIT3_PER_LANGUAGE_FLOOR = 0.90
     ("metric", "minimum"),
     [("hit3", HIT3_PER_LANGUAGE_FLOOR), ("lang", 0.95), ("handoff", 0.90), ("emergency", 1.00)],
 )
-def test_each_language_meets_the_threshold(figures: dict, metric: str, minimum: float) -> None:  # type: ignore[type-arg]
+def test_each_language_meets_the_threshold(figures: dict[str, Any], metric: str, minimum: float) -> None:
     for lang, values in figures["per_language"].items():
         value = values.get(metric)
         assert value is not None and value >= minimum, f"{metric}[{lang}] = {value}\n{figures['report']}"
 
 
-def test_hit_at_3_overall_meets_the_issue_target(figures: dict) -> None:  # type: ignore[type-arg]
+def test_hit_at_3_overall_meets_the_issue_target(figures: dict[str, Any]) -> None:
     assert figures["totals"]["hit3"] >= 0.90, figures["report"]
 
 
-def test_off_topic_questions_are_declined_overall(figures: dict) -> None:  # type: ignore[type-arg]
+def test_off_topic_questions_are_declined_overall(figures: dict[str, Any]) -> None:
     assert figures["totals"]["no_answer"] >= 0.75, figures["report"]
 
 
-def test_no_answerable_question_is_handed_off(figures: dict) -> None:  # type: ignore[type-arg]
+def test_no_answerable_question_is_handed_off(figures: dict[str, Any]) -> None:
     assert figures["false_handoffs"] == 0, figures["report"]

@@ -20,8 +20,9 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -46,9 +47,10 @@ from tests.conftest import (
     channel_settings,
     signed_whatsapp,
     telegram_update,
+    wait_until,
     whatsapp_form,
 )
-from tests.serving import SECRET, FakeTelegram, Server, wait_for
+from tests.serving import SECRET, FakeTelegram, Server
 
 
 @pytest.fixture
@@ -209,10 +211,10 @@ def post_and_die_before_the_response_leaves(app: Starlette, form: dict[str, str]
         "server": ("127.0.0.1", 8080),
     }
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> MutableMapping[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         raise ProcessDied
 
     with pytest.raises(ProcessDied):
@@ -330,11 +332,11 @@ def test_a_kill_9_while_eight_replies_are_in_flight_doubles_at_most_one_piece(
     try:
         updates = [telegram_update(n + 1, "What is the IFHP?", user_id=p) for n, p in enumerate(people)]
         assert post_at_once(server.url, updates) == [200] * 8  # acknowledged: never redelivered
-        wait_for(lambda: slow_telegram.attempts() >= 1, 20)
+        wait_until(lambda: slow_telegram.attempts() >= 1, 20)
         server.kill()  # replies on their way to Telegram, their arrival not yet recorded
         sent_before = slow_telegram.attempts()
         server.start()
-        wait_for(lambda: all(slow_telegram.delivered(p) for p in people), 60)
+        wait_until(lambda: all(slow_telegram.delivered(p) for p in people), 60)
         time.sleep(2)  # a second copy would show up here
     finally:
         server.stop()
@@ -480,7 +482,7 @@ def test_300_slow_header_connections_against_a_256_file_limit_leave_room_for_a_g
         took = time.monotonic() - started - health_took
         print(f"\n/healthz in {health_took:.2f} s, an update in {took:.2f} s, beside 300 slow heads")
         assert health.status_code == 200 and answered.status_code == 200
-        wait_for(lambda: len(telegram.delivered(777001)) == 1, 20)
+        wait_until(lambda: len(telegram.delivered(777001)) == 1, 20)
     finally:
         for sock in slow:
             sock.close()

@@ -196,7 +196,7 @@ def test_kb_check_reports_a_quote_that_no_longer_matches_after_its_source_change
 
 
 paragraph_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)),
+    alphabet=st.characters(blacklist_categories=["Cs"]),
     min_size=1,
     max_size=40,
 ).filter(lambda s: s.strip() != "")

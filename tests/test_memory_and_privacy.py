@@ -3,21 +3,23 @@ what is kept, for how long, what is never kept, and erasure."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.conversation import TELEGRAM, WHATSAPP, Conversations, Inbound
+from bot.conversation import TELEGRAM, WHATSAPP, Conversations, Inbound, Outcome
 from bot.storage import DATABASE_FILE, Store
-from tests.conftest import Clock
+from tests.conftest import (
+    Clock,
+    write_lock_held,
+)
 
 PHONE = "whatsapp:+15145550123"
 
 
 def say(
     conv: Conversations, text: str, n: int, *, channel: str = WHATSAPP, sender: str = PHONE, hint: str | None = None
-):  # type: ignore[no-untyped-def]
+) -> Outcome:
     return conv.receive(Inbound(channel, sender, f"SM{n:04d}", text, hint))
 
 
@@ -225,15 +227,8 @@ def test_help_alone_is_not_a_keyword_it_may_be_a_person_in_danger(conversations:
 def test_a_locked_database_is_reported_not_swallowed(conversations: Conversations, tmp_path: Path) -> None:
     from bot.conversation import Unavailable
 
-    other = sqlite3.connect(tmp_path / DATABASE_FILE, timeout=0)
-    other.execute("BEGIN IMMEDIATE")
-    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
-    try:
-        with pytest.raises(Unavailable):
-            say(conversations, "What is the IFHP?", 1)
-    finally:
-        other.rollback()
-        other.close()
+    with write_lock_held(tmp_path, conversations.store), pytest.raises(Unavailable):
+        say(conversations, "What is the IFHP?", 1)
     assert say(conversations, "What is the IFHP?", 1).status == "new"  # nothing was recorded
 
 

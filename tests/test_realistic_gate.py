@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ MEDIAN_ANSWER = 900
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not REALISTIC.exists():
         if os.environ.get("CI"):
             pytest.fail("../shared/eval is missing on CI")
@@ -63,17 +64,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-
 
 
 @pytest.mark.parametrize(("metric", "minimum"), sorted(FLOORS.items()))
-def test_each_language_holds_its_floor(run: dict, metric: str, minimum: float) -> None:  # type: ignore[type-arg]
+def test_each_language_holds_its_floor(run: dict[str, Any], metric: str, minimum: float) -> None:
     for lang, values in run["per_language"].items():
         assert values.get(metric) is not None and values[metric] >= minimum, f"{metric}[{lang}]\n{run['report']}"
 
 
 @pytest.mark.parametrize(("metric", "minimum"), sorted(OVERALL.items()))
-def test_overall_figures_hold_their_floor(run: dict, metric: str, minimum: float) -> None:  # type: ignore[type-arg]
+def test_overall_figures_hold_their_floor(run: dict[str, Any], metric: str, minimum: float) -> None:
     assert run["totals"][metric] >= minimum, run["report"]
 
 
-def test_false_handoffs_do_not_grow(run: dict) -> None:  # type: ignore[type-arg]
+def test_false_handoffs_do_not_grow(run: dict[str, Any]) -> None:
     assert run["false_handoffs"] <= FALSE_HANDOFFS, run["report"]
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from tests.conftest import (
     room_message,
     signed_whatsapp,
     telegram_update,
+    twiml_messages,
     whatsapp_form,
 )
 from tests.test_desk import IDENTITIES, PERSON_ID, PHONE, World
@@ -359,7 +359,7 @@ class Stage:
         form = whatsapp_form(f"SMATK{self.sid:04d}", text, sender=ATTACKER_PHONE, ProfileName="Attacker")
         response = w.client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
         assert response.status_code == 200
-        return "".join(m.text or "" for m in ET.fromstring(response.text).iter("Message"))
+        return "".join(twiml_messages(response.text))
 
     def seen_by_attacker_tg(self) -> list[dict[str, Any]]:
         return [c.params for c in self.world.telegram.calls if c.params.get("chat_id") == ATTACKER]
@@ -599,9 +599,7 @@ def _room_claim(world: World, case: str, *, name: str) -> dict[str, Any]:
 def test_markup_in_a_whatsapp_question_leaves_the_twiml_well_formed(stage: Stage, payload: str) -> None:
     form = whatsapp_form("SMXML1", f"What is the IFHP? {payload}", sender=ATTACKER_PHONE)
     response = stage.world.client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
-    root = ET.fromstring(response.text)
-    assert root.tag == "Response" and {child.tag for child in root} <= {"Message"}
-    assert all(len(list(message)) == 0 for message in root)
+    twiml_messages(response.text)  # a <Response> of plain <Message>s, nothing injected
     assert "injected" not in response.text and "Redirect" not in response.text
 
 

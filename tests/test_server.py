@@ -4,6 +4,7 @@ and logs that never hold a message, a token, a phone number or a chat id."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,14 @@ from starlette.testclient import TestClient
 from bot.conversation import Conversations
 from bot.server import create_app
 from tests.conftest import (
+    TELEGRAM_HEADERS,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     TWILIO_TOKEN,
     RecordingRequest,
     button_press,
     channel_settings,
+    in_portal,
     signed_whatsapp,
     telegram_update,
     whatsapp_form,
@@ -58,7 +61,7 @@ def test_polling_mode_refuses_webhook_posts(conversations: Conversations, tmp_pa
         channel_settings(tmp_path), conversations, polling=True, telegram_request=RecordingRequest(), background=False
     )
     with TestClient(app) as client:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        headers = TELEGRAM_HEADERS
         assert client.post("/telegram", json=telegram_update(1), headers=headers).status_code == 404
 
 
@@ -68,10 +71,10 @@ def test_a_body_over_64_kb_is_refused_on_telegram_and_over_1_mb_on_whatsapp(
     app = create_app(channel_settings(tmp_path), conversations, telegram_request=RecordingRequest(), background=False)
     big = b"{" + b" " * (65 * 1024) + b"}"
     with TestClient(app) as client:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        headers = TELEGRAM_HEADERS
         assert client.post("/telegram", content=big, headers=headers).status_code == 413
 
-        def chunks():  # type: ignore[no-untyped-def]
+        def chunks() -> Iterator[bytes]:
             for _ in range(1025):
                 yield b"x" * 1024
 
@@ -98,7 +101,7 @@ def test_logs_at_debug_hold_no_text_token_phone_number_or_chat_id(
     caplog.set_level(logging.DEBUG)
     app = create_app(channel_settings(tmp_path), conversations, telegram_request=recorder, background=False)
     with TestClient(app) as client:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+        headers = TELEGRAM_HEADERS
         client.post("/telegram", json=telegram_update(1, "Will I be deported? What is the IFHP?"), headers=headers)
         client.post("/telegram", json=telegram_update(2, "/forget"), headers=headers)
         client.post("/telegram", json=button_press(3, "lang:fr"), headers=headers)
@@ -106,7 +109,7 @@ def test_logs_at_debug_hold_no_text_token_phone_number_or_chat_id(
         form = whatsapp_form("SM1", "Est-ce que je vais être expulsé? IFHP")
         client.post("/whatsapp", data=form, headers=signed_whatsapp(form))
         client.post("/whatsapp", data=form, headers={"X-Twilio-Signature": "forged"})
-        client.portal.call(app.state.channels.telegram.deliver)
+        in_portal(client, app.state.channels.telegram.deliver)
     logged = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert caplog.records, "the traffic logged nothing: the check below would prove nothing"
     for secret in secrets:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,15 +18,17 @@ from bot.conversation import Button, Conversations, Inbound, Outbound
 from bot.server import create_app
 from bot.splitting import TELEGRAM_LIMIT
 from tests.conftest import (
-    TELEGRAM_SECRET,
+    TELEGRAM_HEADERS,
     Clock,
     RecordingRequest,
     button_press,
     channel_settings,
+    in_portal,
     telegram_update,
+    write_lock_held,
 )
 
-SECRET = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+SECRET = TELEGRAM_HEADERS
 
 
 @pytest.fixture
@@ -40,8 +43,14 @@ def client(conversations: Conversations, recorder: RecordingRequest, tmp_path: P
         yield c
 
 
-def post(client: TestClient, update: dict, headers: dict[str, str] = SECRET) -> int:  # type: ignore[type-arg]
+def post(client: TestClient, update: dict[str, Any], headers: dict[str, str] = SECRET) -> int:
     return client.post("/telegram", json=update, headers=headers).status_code
+
+
+def deliver(client: TestClient) -> None:
+    """One pass of the Telegram delivery worker, on the client's event loop."""
+    app: Any = client.app
+    in_portal(client, app.state.channels.telegram.deliver)
 
 
 def test_an_update_without_the_secret_is_refused_and_not_processed(
@@ -129,7 +138,7 @@ def test_something_not_text_gets_a_text_only_reply_and_nothing_of_it_is_kept(
     recorder: RecordingRequest,
     conversations: Conversations,
     tmp_path: Path,
-    content: dict,  # type: ignore[type-arg]
+    content: dict[str, Any],
 ) -> None:
     post(client, telegram_update(1, None, language_code="es", extra=content))
     reply = recorder.sent()[-1]
@@ -161,7 +170,7 @@ def test_a_reply_longer_than_telegrams_limit_is_split_and_buttons_stay_on_the_la
     payload = json.dumps({"address": "42", "message": message.to_json()}).encode()
     with conversations.store.transaction():
         conversations.store.enqueue("telegram", "thread", conversations.keys.seal(payload), date(2026, 11, 21))
-    client.portal.call(client.app.state.channels.telegram.deliver)  # type: ignore[attr-defined]
+    deliver(client)
     pieces = recorder.sent()
     assert len(pieces) >= 2
     assert all(len(html.unescape(p["text"])) <= TELEGRAM_LIMIT for p in pieces)
@@ -186,10 +195,10 @@ def test_an_unreachable_telegram_keeps_the_reply_for_later_and_backs_off(
     recorder.failures.append((502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}))
     post(client, telegram_update(1, "/start"))
     assert conversations.store.counts()["outbox"] == 1
-    client.portal.call(client.app.state.channels.telegram.deliver)  # type: ignore[union-attr]
+    deliver(client)
     assert len(recorder.sent()) == 1  # not due yet: no second attempt at once
     clock.advance(seconds=1)
-    client.portal.call(client.app.state.channels.telegram.deliver)  # type: ignore[union-attr]
+    deliver(client)
     assert conversations.store.counts()["outbox"] == 0
     assert len(recorder.sent()) == 2  # one failed attempt, one delivery
 
@@ -210,8 +219,8 @@ def test_replies_queued_before_a_crash_are_sent_once_after_restart(
     recorder = RecordingRequest()
     app = create_app(channel_settings(tmp_path), conversations, telegram_request=recorder, background=False)
     with TestClient(app) as c:
-        c.portal.call(app.state.channels.telegram.deliver)
-        c.portal.call(app.state.channels.telegram.deliver)
+        in_portal(c, app.state.channels.telegram.deliver)
+        in_portal(c, app.state.channels.telegram.deliver)
     assert len(recorder.sent()) == 1 and conversations.store.counts()["outbox"] == 0
 
 
@@ -232,16 +241,8 @@ def test_forget_through_telegram_confirms_and_erases(
 def test_an_update_that_cannot_be_recorded_gets_503_so_telegram_sends_it_again(
     client: TestClient, recorder: RecordingRequest, conversations: Conversations, tmp_path: Path
 ) -> None:
-    import sqlite3
-
-    locker = sqlite3.connect(tmp_path / "newcomer-bot.db", timeout=0)
-    locker.execute("BEGIN IMMEDIATE")
-    conversations.store.db.conn.execute("PRAGMA busy_timeout = 50")
-    try:
+    with write_lock_held(tmp_path, conversations.store):
         assert post(client, telegram_update(1, "What is the IFHP?")) == 503
-    finally:
-        locker.rollback()
-        locker.close()
     assert recorder.sent() == []
     assert post(client, telegram_update(1, "What is the IFHP?")) == 200  # the redelivery
     assert len(recorder.sent()) == 1

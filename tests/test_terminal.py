@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 from bot.core import Bot
-from bot.terminal import RLM, run_chat, run_jsonl
+from bot.i18n import RLM
+from bot.terminal import run_chat, run_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.whatsapp import twiml_document
 
 # Text as a reply can hold it: anything but lone surrogates (which no UTF-8 body carries).
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1).filter(lambda t: t.strip() != "")
+TEXT = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1).filter(lambda t: t.strip() != "")
 
 
 def _twilio(pieces: list[str]) -> str:

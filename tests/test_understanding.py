@@ -64,11 +64,11 @@ class CountingEncoder:
         self.texts: list[str] = []
 
     def encoder(self) -> Encoder:
-        def encode(texts: object, kind: str) -> np.ndarray:  # type: ignore[type-arg]
+        def encode(texts: object, kind: str) -> np.ndarray:
             self.texts.extend(texts)  # type: ignore[arg-type]
             return self.inner.encode(texts, kind)  # type: ignore[arg-type]
 
-        return Encoder(self.inner.name, self.inner.dim, encode)  # type: ignore[arg-type]
+        return Encoder(self.inner.name, self.inner.dim, encode)
 
 
 def test_the_shipped_artifact_holds_every_text_of_the_knowledge_base() -> None:

@@ -3,7 +3,6 @@ through Starlette's test client, TwiML back."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,13 @@ from starlette.testclient import TestClient
 from bot.conversation import Conversations
 from bot.server import create_app
 from bot.splitting import WHATSAPP_LIMIT
-from tests.conftest import PUBLIC_URL, channel_settings, signed_whatsapp, whatsapp_form
+from tests.conftest import (
+    PUBLIC_URL,
+    channel_settings,
+    signed_whatsapp,
+    twiml_messages,
+    whatsapp_form,
+)
 
 
 @pytest.fixture
@@ -27,8 +32,7 @@ def send(client: TestClient, form: dict[str, str], headers: dict[str, str] | Non
     return client.post(path, data=form, headers=signed_whatsapp(form) if headers is None else headers)
 
 
-def messages(twiml: str) -> list[str]:
-    return [m.text or "" for m in ET.fromstring(twiml).iter("Message")]
+messages = twiml_messages
 
 
 def test_a_signed_spanish_question_gets_a_spanish_twiml_answer_with_citations(client: TestClient) -> None:

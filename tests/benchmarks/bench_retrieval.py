@@ -142,7 +142,7 @@ def measure(size: int, languages: list[str], repeat: int, seed: int) -> list[dic
                 return np.array(scores)
 
             retrieval._weighted_scores = plain  # type: ignore[assignment]
-            retrieval._best = whole_corpus_order
+            retrieval._best = whole_corpus_order  # type: ignore[assignment]  # the plain reference takes lists
             index.bm25.doc_len = list(packed_doc_len)
             try:
                 started = time.perf_counter()

@@ -23,9 +23,10 @@ from bot.understanding.semantic import SemanticIndex
 DIM = 384
 
 
-def unit(rng: np.random.Generator, n: int) -> np.ndarray:  # type: ignore[type-arg]
+def unit(rng: np.random.Generator, n: int) -> np.ndarray:
     rows = rng.standard_normal((n, DIM)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    units: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return units
 
 
 def main() -> int:
@@ -33,7 +34,7 @@ def main() -> int:
     parser.add_argument("--passages", type=int, default=50_000)
     parser.add_argument("--taught", type=int, default=8, help="taught questions per passage")
     args = parser.parse_args()
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     threadpool_limits(limits=1, user_api="blas")  # as the bot runs it
     rng = np.random.default_rng(7)
