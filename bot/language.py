@@ -142,8 +142,14 @@ class LanguageIdentifier:
             # Trigrams can take short French for Spanish ("Ma demande est encore valide?"):
             # function words of one of ours, and none of lingua's choice, decide.
             chosen = _OURS[top.language]
-            if ours_by_words not in (None, chosen) and not counts[chosen]:
+            if ours_by_words not in (None, chosen) and counts[ours_by_words] > counts[chosen]:
                 return Detection(ours_by_words)
+            # Names shared by the languages ("Mexicans", "visa", "Canada") can carry the
+            # trigrams: two function words of one of ours, and none of lingua's choice, decide
+            # ("do mexicans need visa for canada" is English).
+            (best, lang), (second, _) = sorted(((n, lang) for lang, n in counts.items()), reverse=True)[:2]
+            if not counts[chosen] and best >= _FUNCTION_WORDS and best > second:
+                return Detection(lang)
             return Detection(chosen)
         if ours_by_words is not None:
             return Detection(ours_by_words)
