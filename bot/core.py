@@ -307,9 +307,10 @@ class Bot:
                 stale.append(passage)
             sections.append(f"{passage.texts[m.language]} [{number}]")
             citations.append(self._cite(m, number, passage))
-        # Old information says once what date it is from, not under every passage.
-        for as_of in sorted({p.as_of for p in stale}, key=lambda d: d.first_day):
-            sections.append(m.information_from(as_of))
+        # Old information says once what date it is from, not under every passage: the
+        # oldest, which is what may have changed most (each source's own date is listed).
+        if stale:
+            sections.append(m.information_from(min((p.as_of for p in stale), key=lambda d: d.first_day)))
         header = m.ngettext("Source:", "Sources:", len(numbers))
         listed: dict[int, Citation] = {}
         for c in citations:

@@ -282,7 +282,6 @@ def test_a_danger_the_model_is_sure_of_outranks_a_rules_handoff(bot: Bot) -> Non
             "mi tio dice que canada le va a dar la residencia a todos los que llevan 5 años sin papeles, es cierto?",
             "es",
         ),
-        ("my neighbour says they are deporting refused people faster now, what has the government said?", "en"),
     ],
 )
 def test_a_general_question_in_a_personal_cases_words_is_answered(bot: Bot, message: str, language: str) -> None:
@@ -307,3 +306,12 @@ def test_a_personal_case_still_goes_to_a_person(bot: Bot, message: str, language
     question = bot.vectors.of([message], QUESTION)[0]
     assert bot.triage.assess(message, [question], language).kind == "handoff"
     assert bot.handle(Incoming(message)).kind == "handoff"
+
+
+def test_an_answer_from_sources_of_several_dates_says_once_how_old_it_is(ask: Ask) -> None:
+    reply = ask("do mexicans need a visa to go to canada? did they bring it back")
+    assert reply.kind == "answer"
+    assert len({c.date for c in reply.citations}) >= 2  # the check below could fail
+    said = [s for s in reply.sections if "check that it is still current" in s]
+    oldest = min((c for c in reply.citations), key=lambda c: c.date)
+    assert len(said) == 1 and oldest.date_text in said[0]
