@@ -110,7 +110,7 @@ def test_polling_removes_the_webhook_answers_updates_and_confirms_the_offset(
     assert telegram.offsets() == [None, 43, 43]  # confirmed past both; nothing new, the same offset
     greeting, language_set = telegram.sent()
     assert greeting["chat_id"] == 777001 and "/forget" in greeting["text"]
-    assert "Français" in language_set["text"]
+    assert "en français" in language_set["text"]  # a language named in running text: lower case
     assert [c.params["callback_query_id"] for c in telegram.calls if c.method == "answerCallbackQuery"] == ["cb42"]
 
 

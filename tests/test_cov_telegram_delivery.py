@@ -93,7 +93,7 @@ def test_a_button_press_that_can_no_longer_be_acknowledged_is_still_answered(
         headers = TELEGRAM_HEADERS
         assert client.post("/telegram", json=button_press(1, "lang:es"), headers=headers).status_code == 200
     assert [c.method for c in telegram.calls] == ["answerCallbackQuery", "sendMessage"]
-    assert "Español" in telegram.sent()[0]["text"]
+    assert "en español" in telegram.sent()[0]["text"]
 
 
 @pytest.fixture
