@@ -484,9 +484,7 @@ ATTRIBUTION = {
     # Arabic joins the conjunctions و and ف to the verb ("وتضيف"): a prefix is allowed.
     "ar": re.compile(rf"(?<![^\sو،«(ف])(?:{_VERB_AR})"),
 }
-_SENTENCE_END = re.compile(
-    r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|No|Dr|St|Mt))[.!?](?=\s+[«\"“'A-ZÀ-ÝÉ¿¡\u0600-\u06ff(])"
-)
+_SENTENCE_END = re.compile(r"(?<!\b[A-Z])(?<!\b(?:Mr|Ms|No|Dr|St|Mt))[.!?](?=\s+[«\"“'A-ZÀ-ÝÉ¿¡\u0600-\u06ff(])")
 _QUOTED = re.compile(r"^[«\"“]")
 
 

@@ -28,9 +28,21 @@ def figures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.skip("../shared/eval is not beside this checkout")
     out = tmp_path_factory.mktemp("eval") / "figures.json"
     run = subprocess.run(
-        [sys.executable, str(EVAL / "evaluate.py"), str(EVAL / "dev.jsonl"),
-         "--cmd", f"{sys.executable} -m bot ask --jsonl", "--json", str(out), "--timeout", "120"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            str(EVAL / "evaluate.py"),
+            str(EVAL / "dev.jsonl"),
+            "--cmd",
+            f"{sys.executable} -m bot ask --jsonl",
+            "--json",
+            str(out),
+            "--timeout",
+            "120",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert run.returncode in (0, 1), run.stderr[-2000:]
     data = json.loads(out.read_text(encoding="utf-8"))

@@ -82,7 +82,11 @@ def test_portuguese_is_still_told_apart_from_spanish(identifier: LanguageIdentif
 
 @pytest.mark.parametrize(
     "text",
-    ["do mexicans need visa for canada", "Do Mexicans need a visa for Canada?", "can mexicans still go to canada without visa"],
+    [
+        "do mexicans need visa for canada",
+        "Do Mexicans need a visa for Canada?",
+        "can mexicans still go to canada without visa",
+    ],
 )
 def test_names_shared_by_the_languages_do_not_outweigh_english_function_words(
     identifier: LanguageIdentifier, text: str

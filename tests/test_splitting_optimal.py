@@ -16,11 +16,15 @@ from bot.splitting import WHATSAPP_LIMIT, split, utf16_length
 
 # Words with no space inside: Latin, accented, Arabic (with a harakah), an emoji with its
 # skin tone (four UTF-16 units), digits; at most 18 units, so that a word always fits.
-WORD = st.lists(
-    st.sampled_from(["a", "é", "Z", "ش", "كِ", "7", "👍🏽", "ñ", "ß", "q"]),
-    min_size=1,
-    max_size=9,
-).map("".join).filter(lambda word: utf16_length(word) <= 18)  # a word fits any piece here
+WORD = (
+    st.lists(
+        st.sampled_from(["a", "é", "Z", "ش", "كِ", "7", "👍🏽", "ñ", "ß", "q"]),
+        min_size=1,
+        max_size=9,
+    )
+    .map("".join)
+    .filter(lambda word: utf16_length(word) <= 18)
+)  # a word fits any piece here
 
 
 def fewest_pieces(text: str, cuts: list[int], limit: int) -> int:

@@ -44,8 +44,12 @@ def test_a_broken_line_gets_an_error_object_in_its_place_and_the_rest_is_answere
 
 def test_ask_jsonl_command_flushes_one_line_per_question() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "ask", "--jsonl"], cwd=ROOT, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, text=True, encoding="utf-8",
+        [sys.executable, "-m", "bot", "ask", "--jsonl"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
     assert proc.stdin and proc.stdout
     proc.stdin.write(json.dumps({"id": "x", "text": "كم عدد اللاجئين في العالم؟"}, ensure_ascii=False) + "\n")
@@ -59,7 +63,11 @@ def test_ask_jsonl_command_flushes_one_line_per_question() -> None:
 def test_ask_prints_one_reply_as_a_person_reads_it() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "Qu'est-ce que l'Entente sur les tiers pays sûrs ?"],
-        cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
     )
     assert run.returncode == 0
     assert "Source" in run.stdout and "information générale" in run.stdout

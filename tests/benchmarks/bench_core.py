@@ -33,8 +33,12 @@ def main() -> int:
     questions = [q["q"] for q in yaml.safe_load((ROOT / "knowledge" / "calibration.yaml").read_text("utf-8"))]
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "ask", "--jsonl"], cwd=ROOT, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, text=True, encoding="utf-8",
+        [sys.executable, "-m", "bot", "ask", "--jsonl"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
     assert proc.stdin and proc.stdout
 
