@@ -219,21 +219,32 @@ def check(root: Path) -> list[Problem]:
     return report.problems
 
 
-def _check_asked_as(report: _Report, path: Path, passage_ids: dict[str, str]) -> None:
-    """Each taught question belongs to a passage that exists, under one of our languages."""
+def _by_passage(report: _Report, path: Path, shape: str) -> list[tuple[str, Any, int]]:
+    """The entries of a file keyed by passage id (`asked_as.yaml`, `read_with.yaml`), each
+    with its key's line; none when the file is absent, unreadable or not a mapping (said
+    as `shape`)."""
     if not path.exists():
-        return
+        return []
     located = _load(report, path)
     if located is None:
-        return
+        return []
     data = located.data or {}
     if not isinstance(data, dict):
-        report.add(path, 1, "asked_as holds passage ids, each with questions per language")
-        return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for pid, per_lang in data.items():
-        line = next((n for n, text in enumerate(lines, 1) if text.startswith(f"{pid}:")), 1)
-        if str(pid) not in passage_ids:
+        report.add(path, 1, shape)
+        return []
+    keys: dict[str, int] = {}
+    for n, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if text[:1] not in ("", " ", "#", "-") and ":" in text:
+            keys.setdefault(text.split(":", 1)[0], n)
+    return [(str(pid), value, keys.get(str(pid), 1)) for pid, value in data.items()]
+
+
+def _check_asked_as(report: _Report, path: Path, passage_ids: dict[str, str]) -> None:
+    """Each taught question belongs to a passage that exists, under one of our languages."""
+    for pid, per_lang, line in _by_passage(
+        report, path, "asked_as holds passage ids, each with questions per language"
+    ):
+        if pid not in passage_ids:
             report.add(path, line, f"{pid}: no such passage")
             continue
         if not isinstance(per_lang, dict) or set(per_lang) - set(LANGUAGES):
@@ -303,19 +314,10 @@ def _read_names(
 
 def _check_read_with(report: _Report, path: Path, passage_ids: dict[str, str]) -> None:
     """Each passage and each of its companions exists; a companion is not the passage."""
-    if not path.exists():
-        return
-    located = _load(report, path)
-    if located is None:
-        return
-    data = located.data or {}
-    if not isinstance(data, dict):
-        report.add(path, 1, "read_with holds passage ids, each with a list of passage ids")
-        return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for pid, companions in data.items():
-        line = next((n for n, text in enumerate(lines, 1) if text.startswith(f"{pid}:")), 1)
-        if str(pid) not in passage_ids:
+    for pid, companions, line in _by_passage(
+        report, path, "read_with holds passage ids, each with a list of passage ids"
+    ):
+        if pid not in passage_ids:
             report.add(path, line, f"{pid}: no such passage")
         if not isinstance(companions, list) or not companions:
             report.add(path, line, f"{pid}: a list of passage ids to show with it")
@@ -323,7 +325,7 @@ def _check_read_with(report: _Report, path: Path, passage_ids: dict[str, str]) -
         for cid in companions:
             if str(cid) not in passage_ids:
                 report.add(path, line, f"{pid}: no such passage {cid!r} to show with it")
-            elif str(cid) == str(pid):
+            elif str(cid) == pid:
                 report.add(path, line, f"{pid}: a passage is not shown with itself")
 
 
