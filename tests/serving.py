@@ -20,7 +20,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -42,10 +41,12 @@ from tests.conftest import (
     TELEGRAM_TOKEN,
     TWILIO_TOKEN,
     Clock,
+    JsonApi,
     RecordingRequest,
     RecordingTwilio,
     channel_settings,
     room_message,
+    serve_locally,
     telegram_update,
     wait_until,
 )
@@ -64,7 +65,7 @@ class FakeTelegram:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonApi):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
                 params = json.loads(body) if body.startswith("{") else dict(parse_qsl(body))
@@ -79,23 +80,14 @@ class FakeTelegram:
                     result = {"message_id": len(fake.calls), "date": 0, "chat": {"id": 1, "type": "private"}}
                 if method == "getUpdates":
                     result = []
-                payload = json.dumps(
+                self.reply_json(
+                    status,
                     {"ok": status == 200, "result": result}
                     if status == 200
-                    else {"ok": False, "error_code": status, "description": "Bad Gateway"}
-                ).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                    else {"ok": False, "error_code": status, "description": "Bad Gateway"},
+                )
 
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve_locally(Handler)
 
     def delivered(self, chat_id: int) -> list[str]:
         with self.lock:

@@ -18,11 +18,9 @@ import re
 import shutil
 import stat
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,7 +32,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.keys import PEPPER_FILE
 from bot.storage import DATABASE_FILE
-from tests.conftest import ROOT
+from tests.conftest import ROOT, JsonApi, serve_locally
 
 IMAGE = "newcomer-bot:test"
 LOCAL_BASE = "newcomer-bot-base:bookworm"
@@ -130,24 +128,14 @@ class FakeBotAPI:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonApi):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
                 params = json.loads(body) if body.startswith("{") else dict(parse_qsl(body))
                 fake.calls.append((self.path.rsplit("/", 1)[-1], params))
-                payload = json.dumps({"ok": True, "result": True}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply_json(200, {"ok": True, "result": True})
 
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://{host}:{self.server.server_address[1]}"
+        self.server, self.url = serve_locally(Handler, host)
 
     def methods(self) -> list[str]:
         return [method for method, _ in self.calls]

@@ -19,14 +19,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import PUBLIC_URL, ROOM, ROOT, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN
+from tests.conftest import PUBLIC_URL, ROOM, ROOT, TELEGRAM_SECRET, TELEGRAM_TOKEN, TWILIO_TOKEN, JsonApi, serve_locally
 
 STOP_WITHIN = 5.0
 
@@ -43,7 +42,7 @@ class FastBotApi:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonApi):
             protocol_version = "HTTP/1.0"
 
             def do_POST(self) -> None:
@@ -63,20 +62,9 @@ class FastBotApi:
                     if status == 200
                     else {"ok": False, "error_code": status, "description": "Bad Gateway"}
                 )
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply_json(status, body)
 
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve_locally(Handler)
 
     def count(self, method: str, status: int | None = None) -> int:
         with self.lock:

@@ -7,11 +7,9 @@ person's number or words."""
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,7 +22,7 @@ from bot.core import Bot
 from bot.server import create_app
 from bot.settings import Settings
 from bot.whatsapp import MAX_ATTEMPTS, TWILIO_TIMEOUT, RedirectedHttpClient, twilio_client
-from tests.conftest import TWILIO_TOKEN, Clock
+from tests.conftest import TWILIO_TOKEN, Clock, JsonApi, serve_locally
 from tests.test_desk import LEGAL_ES, PHONE, World
 
 
@@ -39,7 +37,7 @@ class SlowRudeTwilio:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonApi):
             def do_POST(self) -> None:
                 form = dict(parse_qsl(self.rfile.read(int(self.headers.get("content-length") or 0)).decode()))
                 user = base64.b64decode(self.headers.get("authorization", "Basic ").split()[-1]).decode().split(":")[0]
@@ -52,22 +50,9 @@ class SlowRudeTwilio:
                     body: dict[str, Any] = {"sid": f"SM{n:032d}", "status": "queued", "to": form.get("To")}
                 else:
                     body = {"code": 20429 if status == 429 else 20500, "message": "Too Many Requests", "status": status}
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                if status == 429:
-                    self.send_header("Retry-After", "1")
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.reply_json(status, body, {"Retry-After": "1"} if status == 429 else None)
 
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve_locally(Handler)
 
     def messages(self, status: int | None = None) -> list[dict[str, str]]:
         with self.lock:
