@@ -237,33 +237,23 @@ class Triage:
                 return Verdict("emergency", category)
             if risk >= _threshold(danger, "possible", language) and not placed:
                 verdict = Verdict("possible", category)
+        personal = self.models.personal
+        if personal is None:
+            return Verdict("handoff") if handoff else verdict
+        score = personal.scores(text, vectors[0])["personal"]
+        neighbours = self.models.personal_neighbours
+        near_a_case = neighbours.agree(vectors[0]) if neighbours is not None else None
         # The rules' words of a personal case ("my", "claim", "what do I do") in a question
         # the personal model finds clearly general ("my cousin says the border closed in
-        # 2020, what did the minister say?") are answered; every answer ends by offering a
-        # lawyer or a volunteer for the person's own situation.
-        if handoff and not self._clearly_general(text, vectors[0]):
+        # 2020, what did the minister say?"), below `keep` (see `bot.understanding.training`)
+        # and with no personal case among its nearest examples, are answered; every answer
+        # ends by offering a lawyer or a volunteer for the person's own situation.
+        keep = personal.model.thresholds.get("keep")
+        if handoff and (keep is None or score >= keep or near_a_case is True):
             return Verdict("handoff")
-        personal = self.models.personal
-        if (
-            personal is not None
-            and personal.scores(text, vectors[0])["personal"] >= personal.model.thresholds["personal"]
-            and (self.models.personal_neighbours is None or self.models.personal_neighbours.agree(vectors[0]))
-        ):
+        if score >= personal.model.thresholds["personal"] and near_a_case is not False:
             return Verdict("handoff")
         return verdict
-
-    def _clearly_general(self, text: str, vector: npt.NDArray[np.float32]) -> bool:
-        """The personal model scores the message below what any personal case the rules
-        found scored in its cross-validation (`keep`), and no personal case is among its
-        nearest labelled examples."""
-        personal = self.models.personal
-        keep = personal.model.thresholds.get("keep") if personal is not None else None
-        return (
-            personal is not None
-            and keep is not None
-            and personal.scores(text, vector)["personal"] < keep
-            and (self.models.personal_neighbours is None or not self.models.personal_neighbours.agree(vector))
-        )
 
     def rules_say(self, text: str) -> Verdict:
         """What the rules alone say of a message (the models' training asks it)."""
